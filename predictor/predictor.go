@@ -1,0 +1,164 @@
+package predictor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// MaxInputsPerCall is Clarifai's limit of inputs in one PostModelOutputs call.
+const MaxInputsPerCall = 128
+
+// Model names the model that inputs are sent to.
+type Model struct {
+	UserID    string
+	AppID     string
+	ID        string
+	VersionID string // empty means the latest version
+}
+
+// OutputConfig overrides the model's output settings for one call.
+// The zero value keeps the model's defaults.
+type OutputConfig struct {
+	MaxConcepts    uint32
+	MinValue       float32
+	SelectConcepts []string // concept ids
+}
+
+// Input is one image to predict. ID must be unique within a Request:
+// outputs are matched back to inputs by it. Exactly one of URL and Bytes is set.
+type Input struct {
+	ID    string
+	URL   string
+	Bytes []byte
+}
+
+// Request is a group of inputs that share a model and output config.
+// It may hold more inputs than one call takes; the predictor splits it.
+type Request struct {
+	Model        Model
+	OutputConfig OutputConfig
+	Inputs       []Input
+}
+
+// Status is Clarifai's status of one output.
+type Status struct {
+	Code        uint32
+	Description string
+	ReqID       string
+}
+
+// Concept is a label with its score.
+type Concept struct {
+	ID    string
+	Name  string
+	Value float32
+}
+
+// BoundingBox is normalised to [0, 1] of the image's height (rows) and width (cols).
+type BoundingBox struct {
+	TopRow    float32
+	LeftCol   float32
+	BottomRow float32
+	RightCol  float32
+}
+
+// Region is a detected or segmented part of the image.
+type Region struct {
+	ID       string
+	Value    float32
+	Box      *BoundingBox // nil when the model gave none
+	Mask     []byte       // encoded mask image (PNG), nil when none
+	Concepts []Concept
+}
+
+// Prediction is what the model said about one input.
+type Prediction struct {
+	Model    Model // the model and version that actually ran
+	Status   Status
+	Concepts []Concept
+	Regions  []Region
+}
+
+// Outcome is the fate of one input: exactly one of Prediction and Err is set.
+// Err is an *Error when the failure was classified, or ctx's error.
+type Outcome struct {
+	InputID    string
+	Prediction *Prediction
+	Err        error
+}
+
+// Predictor turns a request into one outcome per input, in input order.
+type Predictor interface {
+	// Ready blocks until a call could start without waiting for quota, so
+	// that callers can form a batch at the last moment. It does not reserve.
+	Ready(ctx context.Context) error
+	// Predict returns len(req.Inputs) outcomes, Outcomes[i] for Inputs[i].
+	Predict(ctx context.Context, req Request) []Outcome
+}
+
+// Class says what a failure means for the caller.
+type Class int
+
+// The classes of the classification table (classify.go).
+const (
+	// Transient: the whole call failed for a passing reason; retry it.
+	Transient Class = iota + 1
+	// Permanent: the whole call can never succeed (bad model, bad key, ...).
+	Permanent
+	// PermanentInput: this one input can never succeed.
+	PermanentInput
+	// TransientInput: this one input failed for a passing reason.
+	TransientInput
+)
+
+func (c Class) String() string {
+	switch c {
+	case Transient:
+		return "transient"
+	case Permanent:
+		return "permanent"
+	case PermanentInput:
+		return "permanent_input"
+	case TransientInput:
+		return "transient_input"
+	}
+	return fmt.Sprintf("class(%d)", int(c))
+}
+
+// Error is a classified prediction failure.
+type Error struct {
+	Class       Class
+	Code        uint32 // Clarifai status code, 0 for transport errors
+	Reason      string // stable machine-readable word, e.g. model_not_found
+	Description string // for humans; never holds credentials
+	ReqID       string
+	Err         error // underlying error, if any
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("%s (%s", e.Reason, e.Class)
+	if e.Code != 0 {
+		msg += fmt.Sprintf(", code %d", e.Code)
+	}
+	msg += ")"
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsTransient reports whether err may go away if the input is tried again
+// later. Context errors count as transient: the input was not judged.
+func IsTransient(err error) bool {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Class == Transient || pe.Class == TransientInput
+	}
+	return err != nil
+}

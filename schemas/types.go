@@ -1,0 +1,134 @@
+package schemas
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Version is the schema_version written into results and dead letters,
+// and the highest one accepted in events.
+const Version = 1
+
+// MaxImageBytes is the largest image accepted (Clarifai's per-image limit).
+const MaxImageBytes = 20 << 20
+
+// Event asks for a prediction of one image. Upload services publish it
+// on the input stream.
+type Event struct {
+	SchemaVersion int             `json:"schema_version,omitempty"`
+	ID            string          `json:"id"`
+	Image         Image           `json:"image"`
+	Model         *Model          `json:"model,omitempty"`
+	OutputConfig  *OutputConfig   `json:"output_config,omitempty"`
+	Metadata      json.RawMessage `json:"metadata,omitempty"`
+}
+
+// Image holds exactly one of URL, Base64 and Object.
+type Image struct {
+	URL    string     `json:"url,omitempty"`
+	Base64 string     `json:"base64,omitempty"`
+	Object *ObjectRef `json:"object,omitempty"`
+
+	// Bytes is Base64 decoded by DecodeEvent; never serialised.
+	Bytes []byte `json:"-"`
+}
+
+// ObjectRef names an entry of a NATS JetStream Object Store.
+type ObjectRef struct {
+	Bucket string `json:"bucket"`
+	Name   string `json:"name"`
+}
+
+// Model names a Clarifai model. In events every field is optional and
+// falls back to the worker's configuration; in results all are filled
+// (version_id may be empty when the server did not say).
+type Model struct {
+	ID        string `json:"id,omitempty"`
+	VersionID string `json:"version_id,omitempty"`
+	UserID    string `json:"user_id,omitempty"`
+	AppID     string `json:"app_id,omitempty"`
+}
+
+// OutputConfig overrides the model's output settings for one event.
+type OutputConfig struct {
+	MaxConcepts    uint32   `json:"max_concepts,omitempty"`
+	MinValue       float32  `json:"min_value,omitempty"`
+	SelectConcepts []string `json:"select_concepts,omitempty"`
+}
+
+// Result is the prediction for one event, published on the results subject.
+type Result struct {
+	SchemaVersion int             `json:"schema_version"`
+	EventID       string          `json:"event_id"`
+	Model         Model           `json:"model"`
+	Status        Status          `json:"status"`
+	Concepts      []Concept       `json:"concepts"`
+	Regions       []Region        `json:"regions"`
+	Metadata      json.RawMessage `json:"metadata,omitempty"`
+	Source        Source          `json:"source"`
+	PredictedAt   time.Time       `json:"predicted_at"`
+}
+
+// Status is Clarifai's status of the prediction.
+type Status struct {
+	Code        uint32 `json:"code"`
+	Description string `json:"description"`
+	ReqID       string `json:"req_id,omitempty"`
+}
+
+// Concept is a label with its score in [0, 1].
+type Concept struct {
+	ID    string  `json:"id"`
+	Name  string  `json:"name,omitempty"`
+	Value float32 `json:"value"`
+}
+
+// BoundingBox is normalised to [0, 1] of the image height (rows) and width (cols).
+type BoundingBox struct {
+	TopRow    float32 `json:"top_row"`
+	LeftCol   float32 `json:"left_col"`
+	BottomRow float32 `json:"bottom_row"`
+	RightCol  float32 `json:"right_col"`
+}
+
+// Region is a detected or segmented part of the image.
+type Region struct {
+	ID          string       `json:"id,omitempty"`
+	Value       float32      `json:"value,omitempty"`
+	BoundingBox *BoundingBox `json:"bounding_box,omitempty"`
+	Mask        *Mask        `json:"mask,omitempty"`
+	Concepts    []Concept    `json:"concepts,omitempty"`
+}
+
+// Mask is a segmentation mask: inline PNG bytes (base64 in JSON), or a
+// reference to an Object Store entry when it is too large to inline.
+type Mask struct {
+	PNG    []byte     `json:"png,omitempty"`
+	Object *ObjectRef `json:"object,omitempty"`
+}
+
+// Source says which input message a result or dead letter answers.
+type Source struct {
+	Stream     string `json:"stream"`
+	Sequence   uint64 `json:"sequence"`
+	Subject    string `json:"subject"`
+	Deliveries uint64 `json:"deliveries"`
+}
+
+// DeadLetter records an input message that will never get a result.
+type DeadLetter struct {
+	SchemaVersion int       `json:"schema_version"`
+	EventID       string    `json:"event_id,omitempty"`
+	Error         ErrorInfo `json:"error"`
+	Attempts      uint64    `json:"attempts"`
+	Original      []byte    `json:"original"` // the message bytes, untouched (base64 in JSON)
+	Source        Source    `json:"source"`
+	FailedAt      time.Time `json:"failed_at"`
+}
+
+// ErrorInfo says why a message was dead-lettered.
+type ErrorInfo struct {
+	Reason      string `json:"reason"`
+	Code        uint32 `json:"code"`
+	Description string `json:"description"`
+}
