@@ -64,35 +64,21 @@ func (p *Predictor) analyse(ctx context.Context, img image.Image) (*analysis, er
 	return a, nil
 }
 
-// downsample box-filters the image to at most size pixels on its long
-// side and returns the cells' colours.
+// downsample takes the pixels at the centres of a grid of at most size
+// cells on the long side. Point samples, unlike box averages, never
+// invent blends of neighbouring colours at the edges of shapes.
 func downsample(ctx context.Context, pr *pixelReader, w, h, size int) ([]lab, error) {
 	sw, sh := scaled(w, h, size)
-	col := make([]int, w)
-	for x := range col {
-		col[x] = x * sw / w
-	}
-	sums := make([][3]uint32, sw*sh)
-	counts := make([]uint32, sw*sh)
+	out := make([]lab, 0, sw*sh)
 	row := make([]rgb, w)
-	for y := range h {
-		if y%ctxRows == 0 && ctx.Err() != nil {
+	for sy := range sh {
+		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		pr.row(y, row)
-		base := (y * sh / h) * sw
-		for x, c := range row {
-			i := base + col[x]
-			sums[i][0] += uint32(c.r)
-			sums[i][1] += uint32(c.g)
-			sums[i][2] += uint32(c.b)
-			counts[i]++
+		pr.row((2*sy+1)*h/(2*sh), row)
+		for sx := range sw {
+			out = append(out, toLab(row[(2*sx+1)*w/(2*sw)]))
 		}
-	}
-	out := make([]lab, len(sums))
-	for i, s := range sums {
-		n := counts[i]
-		out[i] = toLab(rgb{uint8((s[0] + n/2) / n), uint8((s[1] + n/2) / n), uint8((s[2] + n/2) / n)})
 	}
 	return out, nil
 }
