@@ -1,0 +1,14 @@
+// Package clarifaitest runs a fake Clarifai V2 server for tests, in the
+// spirit of net/http/httptest: real gRPC on a loopback port, plaintext,
+// answering PostModelOutputs with one output per input.
+//
+//	srv := clarifaitest.NewServer()
+//	defer srv.Close()
+//	// point a predictor.Client at srv.Addr() with Insecure: true
+//
+// A test scripts it at any time, from any goroutine: latency per call,
+// throttling or failing the next N calls, failing single inputs by id,
+// shuffling output order, the payload per model id, and a required PAT.
+// Requests returns a record of the calls received (the most recent
+// MaxRecords), Calls and Inputs count all of them.
+package clarifaitest

@@ -1,0 +1,129 @@
+package predictor
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ErrInvalidConfig is wrapped by every configuration error.
+var ErrInvalidConfig = errors.New("invalid predictor config")
+
+// Defaults of ClientConfig; zero fields take these.
+const (
+	DefaultEndpoint         = "api.clarifai.com:443"
+	DefaultCallTimeout      = 30 * time.Second
+	DefaultRateLimit        = 15 // Clarifai's default quota, calls per second
+	DefaultBurst            = 1
+	DefaultRetryInitial     = 500 * time.Millisecond
+	DefaultRetryMax         = 15 * time.Second
+	DefaultRetryMaxElapsed  = 60 * time.Second
+	DefaultThrottlePause    = 5 * time.Second
+	DefaultMaxRecvMsgSize   = 256 << 20
+	DefaultKeepaliveTime    = 30 * time.Second
+	DefaultKeepaliveTimeout = 10 * time.Second
+)
+
+// ClientConfig tunes the Clarifai client. Zero values take the defaults above.
+type ClientConfig struct {
+	// Endpoint is host:port of Clarifai's gRPC API.
+	Endpoint string
+	// Insecure dials in plaintext, for local test servers only.
+	Insecure bool
+	// PAT is the personal access token (or app key); required. It is sent as
+	// "authorization: Key <PAT>" and never logged.
+	PAT string
+	// CallTimeout bounds one RPC.
+	CallTimeout time.Duration
+	// MaxBatch caps the inputs of one call, 1..MaxInputsPerCall (default).
+	MaxBatch int
+	// RateLimit is the client-wide quota in calls per second.
+	RateLimit float64
+	// Burst is how many calls may start at once; 1 spaces calls evenly so
+	// that no one-second window holds more than RateLimit calls.
+	Burst int
+	// RetryInitial, RetryMax and RetryMaxElapsed shape the exponential
+	// backoff (with jitter) between attempts of one operation.
+	RetryInitial    time.Duration
+	RetryMax        time.Duration
+	RetryMaxElapsed time.Duration
+	// ThrottlePause stops all calls for this long after a throttling answer.
+	ThrottlePause time.Duration
+	// MaxRecvMsgSize is the largest response accepted, in bytes; a batch of
+	// segmentation masks exceeds grpc-go's 4 MiB default.
+	MaxRecvMsgSize int
+	// KeepaliveTime and KeepaliveTimeout tune gRPC keepalive pings, sent
+	// only while calls are in flight.
+	KeepaliveTime    time.Duration
+	KeepaliveTimeout time.Duration
+	// Registerer receives the client's metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+func (c *ClientConfig) setDefaults() {
+	setDefault(&c.Endpoint, DefaultEndpoint)
+	setDefault(&c.CallTimeout, DefaultCallTimeout)
+	setDefault(&c.MaxBatch, MaxInputsPerCall)
+	setDefault(&c.RateLimit, DefaultRateLimit)
+	setDefault(&c.Burst, DefaultBurst)
+	setDefault(&c.RetryInitial, DefaultRetryInitial)
+	setDefault(&c.RetryMax, DefaultRetryMax)
+	setDefault(&c.RetryMaxElapsed, DefaultRetryMaxElapsed)
+	setDefault(&c.ThrottlePause, DefaultThrottlePause)
+	setDefault(&c.MaxRecvMsgSize, DefaultMaxRecvMsgSize)
+	setDefault(&c.KeepaliveTime, DefaultKeepaliveTime)
+	setDefault(&c.KeepaliveTimeout, DefaultKeepaliveTimeout)
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Validate reports the first invalid setting, after applying defaults to a
+// copy. Messages name the setting and never show the PAT.
+func (c ClientConfig) Validate() error {
+	c.setDefaults()
+	switch {
+	case c.PAT == "":
+		return fmt.Errorf("%w: PAT is required", ErrInvalidConfig)
+	case c.CallTimeout < 0:
+		return fmt.Errorf("%w: CallTimeout must be positive, got %s", ErrInvalidConfig, c.CallTimeout)
+	case c.MaxBatch < 1 || c.MaxBatch > MaxInputsPerCall:
+		return fmt.Errorf("%w: MaxBatch must be in 1..%d, got %d", ErrInvalidConfig, MaxInputsPerCall, c.MaxBatch)
+	case c.RateLimit < 0:
+		return fmt.Errorf("%w: RateLimit must be positive, got %g", ErrInvalidConfig, c.RateLimit)
+	case c.Burst < 0:
+		return fmt.Errorf("%w: Burst must be positive, got %d", ErrInvalidConfig, c.Burst)
+	case c.RetryInitial < 0 || c.RetryMax < c.RetryInitial:
+		return fmt.Errorf("%w: RetryInitial (%s) must be positive and at most RetryMax (%s)", ErrInvalidConfig, c.RetryInitial, c.RetryMax)
+	case c.RetryMaxElapsed < 0:
+		return fmt.Errorf("%w: RetryMaxElapsed must be positive, got %s", ErrInvalidConfig, c.RetryMaxElapsed)
+	case c.ThrottlePause < 0:
+		return fmt.Errorf("%w: ThrottlePause must be positive, got %s", ErrInvalidConfig, c.ThrottlePause)
+	case c.MaxRecvMsgSize < 0:
+		return fmt.Errorf("%w: MaxRecvMsgSize must be positive, got %d", ErrInvalidConfig, c.MaxRecvMsgSize)
+	case c.KeepaliveTime < 0 || c.KeepaliveTimeout < 0:
+		return fmt.Errorf("%w: KeepaliveTime and KeepaliveTimeout must be positive", ErrInvalidConfig)
+	}
+	return nil
+}
+
+// String shows the settings with the PAT redacted, so that logging a config
+// by accident does not leak it.
+func (c ClientConfig) String() string {
+	pat := ""
+	if c.PAT != "" {
+		pat = "[redacted]"
+	}
+	return fmt.Sprintf("{Endpoint:%s Insecure:%t PAT:%s CallTimeout:%s MaxBatch:%d RateLimit:%g Burst:%d "+
+		"RetryInitial:%s RetryMax:%s RetryMaxElapsed:%s ThrottlePause:%s MaxRecvMsgSize:%d "+
+		"KeepaliveTime:%s KeepaliveTimeout:%s}",
+		c.Endpoint, c.Insecure, pat, c.CallTimeout, c.MaxBatch, c.RateLimit, c.Burst,
+		c.RetryInitial, c.RetryMax, c.RetryMaxElapsed, c.ThrottlePause, c.MaxRecvMsgSize,
+		c.KeepaliveTime, c.KeepaliveTimeout)
+}

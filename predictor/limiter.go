@@ -1,0 +1,114 @@
+package predictor
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// quota is the client-wide call limiter. On a throttling answer it pauses
+// every caller and halves the rate; each success then adds back a twentieth
+// of the configured rate, so the client recovers within a few seconds of
+// clean calls instead of hammering the account again at once.
+type quota struct {
+	lim   *rate.Limiter
+	max   rate.Limit
+	floor rate.Limit
+	pause time.Duration
+
+	mu         sync.Mutex
+	pauseUntil time.Time
+}
+
+func newQuota(perSecond float64, burst int, pause time.Duration) *quota {
+	max := rate.Limit(perSecond)
+	return &quota{
+		lim:   rate.NewLimiter(max, burst),
+		max:   max,
+		floor: max / 8,
+		pause: pause,
+	}
+}
+
+// pausedFor is how long the current throttle pause still lasts.
+func (q *quota) pausedFor(now time.Time) time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pauseUntil.Sub(now)
+}
+
+// ready blocks until a call could start at once, without taking the token.
+func (q *quota) ready(ctx context.Context) error {
+	for {
+		now := time.Now()
+		wait := q.pausedFor(now)
+		if tokens := q.lim.TokensAt(now); tokens < 1 {
+			need := time.Duration((1 - tokens) / float64(q.lim.Limit()) * float64(time.Second))
+			wait = max(wait, need)
+		}
+		if wait <= 0 {
+			return nil
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// take waits out any throttle pause, then takes one call's token.
+func (q *quota) take(ctx context.Context) error {
+	for {
+		if d := q.pausedFor(time.Now()); d > 0 {
+			if err := sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+		if err := q.lim.Wait(ctx); err != nil {
+			return err
+		}
+		// A pause that began while this caller queued holds it too; the
+		// token is spent, which only slows the client further.
+		if q.pausedFor(time.Now()) <= 0 {
+			return nil
+		}
+	}
+}
+
+// throttled starts a pause and lowers the rate, once per pause: the many
+// calls that hit the same throttle must not cut the rate many times. It
+// reports whether it started a pause.
+func (q *quota) throttled() bool {
+	now := time.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if now.Before(q.pauseUntil) {
+		return false
+	}
+	q.pauseUntil = now.Add(q.pause)
+	q.lim.SetLimitAt(now, max(q.lim.Limit()/2, q.floor))
+	return true
+}
+
+// succeeded raises a lowered rate a step back towards the configured one.
+func (q *quota) succeeded() {
+	if q.lim.Limit() >= q.max {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.lim.SetLimit(min(q.lim.Limit()+q.max/20, q.max))
+}
+
+// sleep waits d or until ctx ends, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

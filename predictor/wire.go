@@ -1,0 +1,231 @@
+package predictor
+
+import (
+	pb "github.com/imgpredict/worker/predictor/clarifaipb"
+	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+)
+
+// result is the fate of one input of one call.
+type result struct {
+	pred *Prediction
+	err  *Error
+}
+
+// buildRequest encodes the inputs of req at positions idx as one call.
+// Messages are allocated in slabs: a 128-input request costs a handful of
+// allocations instead of three per input.
+func buildRequest(req *Request, idx []int) *pb.PostModelOutputsRequest {
+	n := len(idx)
+	ptrs := make([]*pb.Input, n)
+	inputs := make([]pb.Input, n)
+	datas := make([]pb.Data, n)
+	images := make([]pb.Image, n)
+	for k, i := range idx {
+		in := &req.Inputs[i]
+		images[k].Url = in.URL
+		images[k].Base64 = in.Bytes
+		datas[k].Image = &images[k]
+		inputs[k].Id = in.ID
+		inputs[k].Data = &datas[k]
+		ptrs[k] = &inputs[k]
+	}
+	out := &pb.PostModelOutputsRequest{
+		UserAppId: &pb.UserAppIDSet{UserId: req.Model.UserID, AppId: req.Model.AppID},
+		ModelId:   req.Model.ID,
+		VersionId: req.Model.VersionID,
+		Inputs:    ptrs,
+	}
+	if oc := outputConfig(req.OutputConfig); oc != nil {
+		// model.model_version.output_info is where current clients put
+		// overrides; the older model.output_info path is left unset.
+		out.Model = &pb.Model{ModelVersion: &pb.ModelVersion{OutputInfo: &pb.OutputInfo{OutputConfig: oc}}}
+	}
+	return out
+}
+
+func outputConfig(c OutputConfig) *pb.OutputConfig {
+	if c.MaxConcepts == 0 && c.MinValue == 0 && len(c.SelectConcepts) == 0 {
+		return nil
+	}
+	oc := &pb.OutputConfig{MaxConcepts: c.MaxConcepts, MinValue: c.MinValue}
+	for _, id := range c.SelectConcepts {
+		oc.SelectConcepts = append(oc.SelectConcepts, &pb.Concept{Id: id})
+	}
+	return oc
+}
+
+// mapResponse matches the outputs of one call to its inputs (req.Inputs at
+// positions idx) by input id, never by position, and fills res[k] for each.
+// It returns a non-nil error instead when the response judges the call as a
+// whole (no outputs to inspect).
+func mapResponse(resp *pb.MultiOutputResponse, req *Request, idx []int, res []result) *Error {
+	top := resp.GetStatus()
+	reqID := top.GetReqId()
+	outputs := resp.GetOutputs()
+	if len(outputs) == 0 {
+		if top.GetCode() == sc.StatusCode_SUCCESS {
+			for k := range idx {
+				res[k] = result{err: &Error{Class: TransientInput, Reason: ReasonOutputMissing,
+					Description: "response has no output for this input", ReqID: reqID}}
+			}
+			return nil
+		}
+		return statusError(classifyStatus(uint32(top.GetCode())), top, reqID)
+	}
+
+	// state[k] counts the outputs that claim input k.
+	state := make([]uint8, len(idx))
+	var byID map[string]int
+	for j, o := range outputs {
+		id := o.GetInput().GetId()
+		k := -1
+		if j < len(idx) && req.Inputs[idx[j]].ID == id {
+			k = j // the usual case: outputs in request order
+		} else {
+			if byID == nil {
+				byID = make(map[string]int, len(idx))
+				for k, i := range idx {
+					byID[req.Inputs[i].ID] = k
+				}
+			}
+			if kk, ok := byID[id]; ok {
+				k = kk
+			}
+		}
+		if k >= 0 && state[k] < 2 {
+			state[k]++
+		}
+	}
+
+	slabs := newPredSlabs(outputs, state)
+	for j, o := range outputs {
+		id := o.GetInput().GetId()
+		k := j
+		if j >= len(idx) || req.Inputs[idx[j]].ID != id {
+			kk, ok := byID[id]
+			if !ok {
+				continue // unknown id: no input of ours to give it to
+			}
+			k = kk
+		}
+		if state[k] != 1 {
+			continue
+		}
+		st := o.GetStatus()
+		if r := classifyOutput(uint32(st.GetCode())); r.class != 0 {
+			res[k] = result{err: statusError(r, st, reqID)}
+			continue
+		}
+		res[k] = result{pred: slabs.prediction(o, req.Model, reqID)}
+	}
+	for k, s := range state {
+		switch s {
+		case 0:
+			res[k] = result{err: &Error{Class: TransientInput, Reason: ReasonOutputMissing,
+				Description: "response has no output for this input", ReqID: reqID}}
+		case 2:
+			res[k] = result{err: &Error{Class: TransientInput, Reason: ReasonOutputDuplicate,
+				Description: "response has several outputs for this input", ReqID: reqID}}
+		}
+	}
+	return nil
+}
+
+func statusError(r rule, st *sc.Status, reqID string) *Error {
+	desc := st.GetDescription()
+	if d := st.GetDetails(); d != "" {
+		if desc != "" {
+			desc += ": "
+		}
+		desc += d
+	}
+	return &Error{Class: r.class, Code: uint32(st.GetCode()), Reason: r.reason, Description: desc, ReqID: reqID}
+}
+
+// predSlabs holds one allocation each for all predictions, concepts,
+// regions and boxes of a response; each Prediction takes sub-slices.
+type predSlabs struct {
+	preds    []Prediction
+	concepts []Concept
+	regions  []Region
+	boxes    []BoundingBox
+}
+
+func newPredSlabs(outputs []*pb.Output, state []uint8) *predSlabs {
+	var nPreds, nConcepts, nRegions, nBoxes int
+	for _, o := range outputs {
+		nPreds++
+		d := o.GetData()
+		nConcepts += len(d.GetConcepts())
+		nRegions += len(d.GetRegions())
+		for _, r := range d.GetRegions() {
+			nConcepts += len(r.GetData().GetConcepts())
+			if r.GetRegionInfo().GetBoundingBox() != nil {
+				nBoxes++
+			}
+		}
+	}
+	nPreds = min(nPreds, len(state))
+	return &predSlabs{
+		preds:    make([]Prediction, 0, nPreds),
+		concepts: make([]Concept, 0, nConcepts),
+		regions:  make([]Region, 0, nRegions),
+		boxes:    make([]BoundingBox, 0, nBoxes),
+	}
+}
+
+func (s *predSlabs) prediction(o *pb.Output, asked Model, reqID string) *Prediction {
+	m := o.GetModel()
+	ran := Model{
+		UserID:    or(m.GetUserId(), asked.UserID),
+		AppID:     or(m.GetAppId(), asked.AppID),
+		ID:        or(m.GetId(), asked.ID),
+		VersionID: or(m.GetModelVersion().GetId(), asked.VersionID),
+	}
+	st := o.GetStatus()
+	s.preds = append(s.preds, Prediction{
+		Model:    ran,
+		Status:   Status{Code: uint32(st.GetCode()), Description: st.GetDescription(), ReqID: reqID},
+		Concepts: s.takeConcepts(o.GetData().GetConcepts()),
+	})
+	p := &s.preds[len(s.preds)-1]
+	if rs := o.GetData().GetRegions(); len(rs) > 0 {
+		start := len(s.regions)
+		for _, r := range rs {
+			reg := Region{
+				ID:       r.GetId(),
+				Value:    r.GetValue(),
+				Mask:     r.GetRegionInfo().GetMask().GetImage().GetBase64(),
+				Concepts: s.takeConcepts(r.GetData().GetConcepts()),
+			}
+			if b := r.GetRegionInfo().GetBoundingBox(); b != nil {
+				s.boxes = append(s.boxes, BoundingBox{
+					TopRow: b.GetTopRow(), LeftCol: b.GetLeftCol(),
+					BottomRow: b.GetBottomRow(), RightCol: b.GetRightCol(),
+				})
+				reg.Box = &s.boxes[len(s.boxes)-1]
+			}
+			s.regions = append(s.regions, reg)
+		}
+		p.Regions = s.regions[start:len(s.regions):len(s.regions)]
+	}
+	return p
+}
+
+func (s *predSlabs) takeConcepts(cs []*pb.Concept) []Concept {
+	if len(cs) == 0 {
+		return nil
+	}
+	start := len(s.concepts)
+	for _, c := range cs {
+		s.concepts = append(s.concepts, Concept{ID: c.GetId(), Name: c.GetName(), Value: c.GetValue()})
+	}
+	return s.concepts[start:len(s.concepts):len(s.concepts)]
+}
+
+func or(s, fallback string) string {
+	if s != "" {
+		return s
+	}
+	return fallback
+}
