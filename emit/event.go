@@ -40,6 +40,16 @@ func encodeEvent(ev schemas.Event) ([]byte, error) {
 	return b, nil
 }
 
+// eventOverhead bounds an event's bytes besides its base64 image: id,
+// model, and the source path in metadata.
+const eventOverhead = 16 << 10
+
+// inlineFits reports whether an event with n image bytes inline stays
+// within the server's max payload; if not, the image goes to the Object Store.
+func inlineFits(n int, maxPayload int64) bool {
+	return int64(base64.StdEncoding.EncodedLen(n)+eventOverhead) <= maxPayload
+}
+
 // inlineImage is an image carried in the event itself.
 func inlineImage(data []byte) schemas.Image {
 	return schemas.Image{Base64: base64.StdEncoding.EncodeToString(data)}

@@ -129,25 +129,11 @@ func (e *emitter) emitURL(ctx context.Context, url string, futures chan<- pendin
 		Model:    e.cfg.Model,
 		Metadata: sourceMetadata(url),
 	}
-	payload, err := encodeEvent(ev)
-	if err != nil {
-		e.failf("%s: %v", url, err)
-		return nil
-	}
-	return e.publish(ctx, ev.ID, payload, futures)
+	return e.send(ctx, url, ev, futures)
 }
 
 func (e *emitter) emitFile(ctx context.Context, path string, futures chan<- pending) error {
-	info, err := os.Stat(path)
-	if err != nil {
-		e.failf("%s: %v", path, err)
-		return nil
-	}
-	if info.Size() > schemas.MaxImageBytes {
-		e.failf("%s: %d bytes, more than the %d the worker accepts", path, info.Size(), schemas.MaxImageBytes)
-		return nil
-	}
-	data, err := os.ReadFile(path)
+	data, err := readImage(path)
 	if err != nil {
 		e.failf("%s: %v", path, err)
 		return nil
@@ -157,26 +143,35 @@ func (e *emitter) emitFile(ctx context.Context, path string, futures chan<- pend
 		Model:    e.cfg.Model,
 		Metadata: sourceMetadata(path),
 	}
-	if int64(len(data)) <= e.cfg.InlineMax {
+	if int64(len(data)) <= e.cfg.InlineMax && inlineFits(len(data), e.js.Conn().MaxPayload()) {
 		ev.Image = inlineImage(data)
-		payload, err := encodeEvent(ev)
+	} else {
+		ref, err := e.putObject(ctx, ev.ID, path, data)
 		if err != nil {
-			e.failf("%s: %v", path, err)
-			return nil
+			return err
 		}
-		// An event too large for the server goes through the Object Store.
-		if int64(len(payload)) <= e.js.Conn().MaxPayload() {
-			return e.publish(ctx, ev.ID, payload, futures)
-		}
+		ev.Image = schemas.Image{Object: ref}
 	}
-	ref, err := e.putObject(ctx, ev.ID, path, data)
+	return e.send(ctx, path, ev, futures)
+}
+
+// readImage reads a file, refusing one larger than the worker accepts.
+func readImage(path string) ([]byte, error) {
+	info, err := os.Stat(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ev.Image = schemas.Image{Object: ref}
+	if info.Size() > schemas.MaxImageBytes {
+		return nil, fmt.Errorf("%d bytes, more than the %d the worker accepts", info.Size(), schemas.MaxImageBytes)
+	}
+	return os.ReadFile(path)
+}
+
+// send encodes ev and publishes it; src names it in problem reports.
+func (e *emitter) send(ctx context.Context, src string, ev schemas.Event, futures chan<- pending) error {
 	payload, err := encodeEvent(ev)
 	if err != nil {
-		e.failf("%s: %v", path, err)
+		e.failf("%s: %v", src, err)
 		return nil
 	}
 	return e.publish(ctx, ev.ID, payload, futures)
