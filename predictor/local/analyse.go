@@ -12,7 +12,7 @@ type analysis struct {
 	clusters      []cluster // by share, largest first
 	meanL         float64   // mean CIELAB lightness, 0-100
 	greyFrac      float64   // share of samples with chroma < greyChroma
-	vividFrac     float64   // share of samples with chroma >= vividChroma
+	vividFrac     float64   // share of samples with chroma >= vividChroma, not too dark
 }
 
 // cluster is one dominant colour and where it is.
@@ -29,6 +29,7 @@ type cluster struct {
 const (
 	greyChroma  = 10
 	vividChroma = 40
+	vividMinL   = 25 // darker saturated colours (navy, midnightblue) look dark, not vivid
 	ctxRows     = 64 // rows between ctx checks
 )
 
@@ -48,7 +49,7 @@ func (p *Predictor) analyse(ctx context.Context, img image.Image) (*analysis, er
 		switch c := s.chroma(); {
 		case c < greyChroma:
 			a.greyFrac++
-		case c >= vividChroma:
+		case c >= vividChroma && s.l >= vividMinL:
 			a.vividFrac++
 		}
 	}
