@@ -1,51 +1,26 @@
 package embedded_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/imgpredict/worker/embedded"
+	"github.com/imgpredict/worker/embedded/embeddedtest"
 )
 
-func start(t *testing.T, cfg embedded.Config) *embedded.Server {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	s, err := embedded.Start(ctx, cfg, zerolog.Nop())
-	require.NoError(t, err)
-	t.Cleanup(s.Shutdown)
-	return s
-}
-
-func connect(t *testing.T, s *embedded.Server) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(s.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	return js
-}
-
-func testConfig(dir string) embedded.Config {
-	return embedded.Config{Listen: "127.0.0.1:-1", DataDir: dir, MaxMemory: 16 << 20, MaxStore: 64 << 20}
-}
-
 func TestRestartKeepsFileStream(t *testing.T) {
-	dir := t.TempDir()
+	cfg := embeddedtest.Config(t)
 	ctx := t.Context()
 
-	s := start(t, testConfig(dir))
-	js := connect(t, s)
+	s := embeddedtest.Start(t, cfg)
+	js := embeddedtest.Connect(t, s)
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}, Storage: jetstream.FileStorage})
 	require.NoError(t, err)
 	for i := range 3 {
@@ -54,10 +29,9 @@ func TestRestartKeepsFileStream(t *testing.T) {
 	}
 	s.Shutdown()
 	s.Shutdown() // idempotent
-	require.DirExists(t, filepath.Join(dir, "jetstream"))
+	require.DirExists(t, filepath.Join(cfg.DataDir, "jetstream"))
 
-	s2 := start(t, testConfig(dir))
-	js2 := connect(t, s2)
+	js2 := embeddedtest.Connect(t, embeddedtest.Start(t, cfg))
 	cons, err := js2.OrderedConsumer(ctx, "IMAGES", jetstream.OrderedConsumerConfig{})
 	require.NoError(t, err)
 	batch, err := cons.FetchNoWait(10)
@@ -71,8 +45,7 @@ func TestRestartKeepsFileStream(t *testing.T) {
 }
 
 func TestLargePayloadAccepted(t *testing.T) {
-	s := start(t, testConfig(t.TempDir()))
-	js := connect(t, s)
+	js := embeddedtest.JetStream(t)
 	require.EqualValues(t, embedded.DefaultMaxPayload, js.Conn().MaxPayload())
 
 	ctx := t.Context()
@@ -85,11 +58,11 @@ func TestLargePayloadAccepted(t *testing.T) {
 }
 
 func TestAddressInUseFailsFast(t *testing.T) {
-	s := start(t, testConfig(t.TempDir()))
+	s := embeddedtest.Start(t, embeddedtest.Config(t))
 	u, err := url.Parse(s.ClientURL())
 	require.NoError(t, err)
 
-	cfg := testConfig(t.TempDir())
+	cfg := embeddedtest.Config(t)
 	cfg.Listen = u.Host
 	began := time.Now()
 	_, err = embedded.Start(t.Context(), cfg, zerolog.Nop())

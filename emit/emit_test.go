@@ -2,7 +2,6 @@ package emit_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"image"
@@ -15,38 +14,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imgpredict/worker/embedded"
+	"github.com/imgpredict/worker/embedded/embeddedtest"
 	"github.com/imgpredict/worker/emit"
 	"github.com/imgpredict/worker/schemas"
 )
 
-// newJetStream starts an embedded server with the worker's input stream.
+// newJetStream starts an embedded server, with the worker's input stream
+// when withStream.
 func newJetStream(t *testing.T, withStream bool) jetstream.JetStream {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	srv, err := embedded.Start(ctx, embedded.Config{
-		Listen: "127.0.0.1:-1", DataDir: t.TempDir(), MaxMemory: 32 << 20, MaxStore: 256 << 20,
-	}, zerolog.Nop())
-	require.NoError(t, err)
-	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	if withStream {
-		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
-			Name: "IMAGES", Subjects: []string{"images.>"}, Duplicates: 10 * time.Minute,
-		})
-		require.NoError(t, err)
+	if !withStream {
+		return embeddedtest.JetStream(t)
 	}
-	return js
+	return embeddedtest.JetStream(t, jetstream.StreamConfig{
+		Name: "IMAGES", Subjects: []string{"images.>"}, Duplicates: 10 * time.Minute,
+	})
 }
 
 // writePNG writes a w×h PNG; noisy pixels make it compress badly, so large.
