@@ -143,7 +143,7 @@ func consolidate(samples, cents []lab, minShare float64) ([]lab, []string) {
 }
 
 // assign maps every pixel to its nearest centroid through a lookup table
-// on 5-bit-per-channel colours, counting pixels, growing boxes and
+// on colours quantised to 5 bits a channel, counting pixels, growing boxes and
 // filling masks. Clusters that get no pixel are left out.
 func assign(ctx context.Context, pr *pixelReader, w, h int, cents []lab, names []string, maskSize int) ([]cluster, error) {
 	var lut [1 << 15]uint8
@@ -163,19 +163,18 @@ func assign(ctx context.Context, pr *pixelReader, w, h int, cents []lab, names [
 	}
 	my := 0
 	row := make([]rgb, w)
+	rowKeys := make([]uint16, w)
 	rowLabel := make([]uint8, w)
 	for y := range h {
 		if y%ctxRows == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		pr.row(y, row)
-		for x, c := range row {
-			key := int(c.r>>3)<<10 | int(c.g>>3)<<5 | int(c.b>>3)
-			ci := lut[key]
+		pr.keys(y, rowKeys, row)
+		for x, k := range rowKeys {
+			ci := lut[k]
 			if ci == 0xff {
-				centre := rgb{c.r&^7 | 4, c.g&^7 | 4, c.b&^7 | 4}
-				ci = uint8(nearest(toLab(centre), cents))
-				lut[key] = ci
+				ci = uint8(nearest(toLab(pr.keyColor(k)), cents))
+				lut[k] = ci
 			}
 			rowLabel[x] = ci
 			k := &cl[ci]

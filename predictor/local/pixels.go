@@ -35,10 +35,11 @@ func (r *pixelReader) row(y int, dst []rgb) {
 	x0 := r.b.Min.X
 	switch img := r.img.(type) {
 	case *image.YCbCr:
+		ys, cb, cr, cw := ycbcrRow(img, x0, y)
 		for x := range dst {
-			yi, ci := img.YOffset(x0+x, y), img.COffset(x0+x, y)
-			cr, cg, cb := color.YCbCrToRGB(img.Y[yi], img.Cb[ci], img.Cr[ci])
-			dst[x] = rgb{cr, cg, cb}
+			ci := (x0+x)>>cw - x0>>cw
+			r, g, b := color.YCbCrToRGB(ys[x], cb[ci], cr[ci])
+			dst[x] = rgb{r, g, b}
 		}
 	case *image.Gray:
 		pix := img.Pix[img.PixOffset(x0, y):]
@@ -75,4 +76,46 @@ func (r *pixelReader) row(y int, dst []rgb) {
 			dst[x] = overWhite(img.At(x0+x, y))
 		}
 	}
+}
+
+// ycbcrRow returns row y's luma from column x0 on, its chroma rows, and
+// the log2 of the horizontal chroma subsampling.
+func ycbcrRow(img *image.YCbCr, x0, y int) (ys, cb, cr []uint8, cw int) {
+	switch img.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420:
+		cw = 1
+	case image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410:
+		cw = 2
+	}
+	ci := img.COffset(x0, y)
+	return img.Y[img.YOffset(x0, y):], img.Cb[ci:], img.Cr[ci:], cw
+}
+
+// keys fills dst with row y's colours quantised to 5 bits a channel, in
+// the image's own colour space (YCbCr for JPEG, saving the conversion),
+// for the assignment lookup table. keyColor gives a key's bin centre.
+func (r *pixelReader) keys(y int, dst []uint16, row []rgb) {
+	if img, ok := r.img.(*image.YCbCr); ok {
+		x0 := r.b.Min.X
+		ys, cb, cr, cw := ycbcrRow(img, x0, y+r.b.Min.Y)
+		for x := range dst {
+			ci := (x0+x)>>cw - x0>>cw
+			dst[x] = key(ys[x], cb[ci], cr[ci])
+		}
+		return
+	}
+	r.row(y, row)
+	for x, c := range row {
+		dst[x] = key(c.r, c.g, c.b)
+	}
+}
+
+func key(a, b, c uint8) uint16 { return uint16(a>>3)<<10 | uint16(b>>3)<<5 | uint16(c>>3) }
+
+func (r *pixelReader) keyColor(k uint16) rgb {
+	a, b, c := uint8(k>>10)<<3|4, uint8(k>>5&31)<<3|4, uint8(k&31)<<3|4
+	if _, ok := r.img.(*image.YCbCr); ok {
+		a, b, c = color.YCbCrToRGB(a, b, c)
+	}
+	return rgb{a, b, c}
 }
