@@ -2,6 +2,7 @@ package emit_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"image"
@@ -188,6 +189,37 @@ func TestEmitRefusesEarly(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestEmitUsesObjectStoreAboveServerMaxPayload(t *testing.T) {
+	cfg := embeddedtest.Config(t)
+	cfg.MaxPayload = 32 << 10 // below emit's default InlineMax
+	js := embeddedtest.Connect(t, embeddedtest.Start(t, cfg))
+	_, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	data := writePNG(t, filepath.Join(dir, "noise.png"), 80, 80, color.RGBA{}, true)
+	require.Greater(t, len(data), 16<<10)
+	require.Less(t, len(data), emit.DefaultInlineMax)
+
+	st, err := emit.Run(t.Context(), js, emit.Config{}, []string{dir}, &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, 1, st.Acked)
+	msgs := streamEvents(t, js)
+	require.Len(t, msgs, 1)
+	ev, err := schemas.DecodeEvent(msgs[0].Data())
+	require.NoError(t, err)
+	require.NotNil(t, ev.Image.Object)
+}
+
+func TestEmitStopsWhenCancelled(t *testing.T) {
+	js := newJetStream(t, true)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	st, err := emit.Run(ctx, js, emit.Config{}, []string{"https://example.com/a.png"}, &bytes.Buffer{})
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotErrorIs(t, err, emit.ErrNoStream)
+	require.Zero(t, st.Published)
 }
 
 func TestValidate(t *testing.T) {

@@ -50,8 +50,12 @@ func Run(ctx context.Context, js jetstream.JetStream, cfg Config, sources []stri
 	if total == 0 {
 		return Stats{}, ErrNoEvents
 	}
-	if _, err := js.StreamNameBySubject(ctx, cfg.Subject); err != nil {
-		return Stats{}, fmt.Errorf("%w %q (the worker creates its stream when it starts): %w", ErrNoStream, cfg.Subject, err)
+	_, err = js.StreamNameBySubject(ctx, cfg.Subject)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return Stats{}, fmt.Errorf("%w %q (the worker creates its stream when it starts)", ErrNoStream, cfg.Subject)
+	}
+	if err != nil {
+		return Stats{}, fmt.Errorf("emit: look up the stream of %q: %w", cfg.Subject, err)
 	}
 
 	e := &emitter{js: js, cfg: cfg, progress: newProgress(out, total, cfg.ProgressEvery)}
