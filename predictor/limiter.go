@@ -42,12 +42,7 @@ func (q *quota) pausedFor(now time.Time) time.Duration {
 // ready blocks until a call could start at once, without taking the token.
 func (q *quota) ready(ctx context.Context) error {
 	for {
-		now := time.Now()
-		wait := q.pausedFor(now)
-		if tokens := q.lim.TokensAt(now); tokens < 1 {
-			need := time.Duration((1 - tokens) / float64(q.lim.Limit()) * float64(time.Second))
-			wait = max(wait, need)
-		}
+		wait := q.waitFor(time.Now())
 		if wait <= 0 {
 			return nil
 		}
@@ -57,21 +52,29 @@ func (q *quota) ready(ctx context.Context) error {
 	}
 }
 
-// take waits out any throttle pause, then takes one call's token.
+// waitFor is how long until a call could start: the rest of a throttle
+// pause or the time until the bucket holds a whole token.
+func (q *quota) waitFor(now time.Time) time.Duration {
+	wait := q.pausedFor(now)
+	if tokens := q.lim.TokensAt(now); tokens < 1 {
+		wait = max(wait, time.Duration((1-tokens)/float64(q.lim.Limit())*float64(time.Second)))
+	}
+	return wait
+}
+
+// take waits out any throttle pause, then takes one call's token. It takes
+// the token only when it is there at the moment of the call, never by
+// reserving a future one: reservations made before a stall of the process
+// (GC, CPU starvation) would all fire together when it ends and burst past
+// the account's quota.
 func (q *quota) take(ctx context.Context) error {
 	for {
-		if d := q.pausedFor(time.Now()); d > 0 {
-			if err := sleep(ctx, d); err != nil {
-				return err
-			}
-		}
-		if err := q.lim.Wait(ctx); err != nil {
-			return err
-		}
-		// A pause that began while this caller queued holds it too; the
-		// token is spent, which only slows the client further.
-		if q.pausedFor(time.Now()) <= 0 {
+		now := time.Now()
+		if q.pausedFor(now) <= 0 && q.lim.AllowN(now, 1) {
 			return nil
+		}
+		if err := sleep(ctx, max(q.waitFor(now), time.Millisecond)); err != nil {
+			return err
 		}
 	}
 }

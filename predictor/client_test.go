@@ -1,0 +1,440 @@
+package predictor_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	"github.com/imgpredict/worker/predictor"
+	pb "github.com/imgpredict/worker/predictor/clarifaipb"
+	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/predictor/clarifaitest"
+)
+
+const testPAT = "pat-5ecret-do-not-log-91f3"
+
+// syncBuffer collects log lines from many goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type testEnv struct {
+	srv    *clarifaitest.Server
+	client *predictor.Client
+	logs   *syncBuffer
+	reg    *prometheus.Registry
+}
+
+// newEnv starts a fake server and a client with fast retries; change
+// tunes the config before the client is built.
+func newEnv(t *testing.T, change func(*predictor.ClientConfig)) *testEnv {
+	t.Helper()
+	srv := clarifaitest.NewServer()
+	t.Cleanup(srv.Close)
+	env := &testEnv{srv: srv, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	cfg := predictor.ClientConfig{
+		Endpoint:        srv.Addr(),
+		Insecure:        true,
+		PAT:             testPAT,
+		CallTimeout:     5 * time.Second,
+		RateLimit:       1000,
+		RetryInitial:    10 * time.Millisecond,
+		RetryMax:        50 * time.Millisecond,
+		RetryMaxElapsed: 2 * time.Second,
+		ThrottlePause:   20 * time.Millisecond,
+		Registerer:      env.reg,
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	log := zerolog.New(env.logs).Level(zerolog.DebugLevel)
+	c, err := predictor.NewClient(cfg, log)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, c.Close()) })
+	env.client = c
+	return env
+}
+
+var testModel = predictor.Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition"}
+
+func inputs(n int) []predictor.Input {
+	in := make([]predictor.Input, n)
+	for i := range in {
+		in[i] = predictor.Input{ID: fmt.Sprintf("evt-%03d", i), URL: fmt.Sprintf("https://img.example/%d.jpg", i)}
+	}
+	return in
+}
+
+func requireError(t *testing.T, o predictor.Outcome, class predictor.Class, reason string) *predictor.Error {
+	t.Helper()
+	require.Nil(t, o.Prediction, "input %s", o.InputID)
+	var pe *predictor.Error
+	require.ErrorAs(t, o.Err, &pe, "input %s", o.InputID)
+	require.Equal(t, class, pe.Class, "input %s: %v", o.InputID, pe)
+	require.Equal(t, reason, pe.Reason, "input %s: %v", o.InputID, pe)
+	return pe
+}
+
+func batchSizes(srv *clarifaitest.Server) []int {
+	var sizes []int
+	for _, r := range srv.Requests() {
+		sizes = append(sizes, len(r.InputIDs))
+	}
+	slices.Sort(sizes)
+	return sizes
+}
+
+func TestPredictShuffledOutputsLandOnTheirInputs(t *testing.T) {
+	env := newEnv(t, nil)
+	env.srv.Shuffle(true)
+	env.srv.EchoInputIDs(true)
+	in := inputs(300)
+
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+
+	require.Len(t, out, len(in))
+	for i, o := range out {
+		require.NoError(t, o.Err)
+		require.Equal(t, in[i].ID, o.InputID)
+		require.Equal(t, in[i].ID, o.Prediction.Concepts[0].ID, "output of another input landed on %s", in[i].ID)
+		require.Equal(t, testModel.ID, o.Prediction.Model.ID)
+		require.NotEmpty(t, o.Prediction.Status.ReqID)
+	}
+}
+
+func TestPredictSplitsIntoCallsOfAtMostMaxBatch(t *testing.T) {
+	t.Run("default 128", func(t *testing.T) {
+		env := newEnv(t, nil)
+		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(300)})
+		require.Len(t, out, 300)
+		require.Equal(t, []int{44, 128, 128}, batchSizes(env.srv))
+	})
+	t.Run("lower cap", func(t *testing.T) {
+		env := newEnv(t, func(c *predictor.ClientConfig) { c.MaxBatch = 50 })
+		env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(120)})
+		require.Equal(t, []int{20, 50, 50}, batchSizes(env.srv))
+	})
+}
+
+func TestPredictSendsModelAndAuthorization(t *testing.T) {
+	env := newEnv(t, nil)
+	env.srv.RequirePAT(testPAT)
+	m := predictor.Model{UserID: "u", AppID: "a", ID: "m", VersionID: "v"}
+	out := env.client.Predict(t.Context(), predictor.Request{Model: m, Inputs: inputs(2)})
+	require.NoError(t, out[0].Err)
+	require.NoError(t, out[1].Err)
+
+	reqs := env.srv.Requests()
+	require.Len(t, reqs, 1)
+	require.Equal(t, "Key "+testPAT, reqs[0].Authorization)
+	require.Equal(t, []string{"u", "a", "m", "v"}, []string{reqs[0].UserID, reqs[0].AppID, reqs[0].ModelID, reqs[0].VersionID})
+	require.Equal(t, []string{"evt-000", "evt-001"}, reqs[0].InputIDs)
+}
+
+func TestThrottledCallIsRetriedAndSucceeds(t *testing.T) {
+	env := newEnv(t, nil)
+	env.srv.Throttle(1)
+
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(5)})
+
+	for _, o := range out {
+		require.NoError(t, o.Err)
+		require.NotNil(t, o.Prediction)
+	}
+	require.Equal(t, 2, env.srv.Calls())
+	require.Equal(t, 1.0, counterValue(t, env.reg, "worker_clarifai_throttle_pauses_total"))
+	require.Equal(t, 1.0, counterValue(t, env.reg, "worker_clarifai_retries_total"))
+	require.Contains(t, env.logs.String(), `"cause":"throttled"`)
+}
+
+// counterValue sums a counter's series in reg.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			sum := 0.0
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+			return sum
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}
+
+func TestMixedStatusPermanentInputFailsOnlyThatInput(t *testing.T) {
+	env := newEnv(t, nil)
+	in := inputs(3)
+	env.srv.FailInput(in[1].ID, sc.StatusCode_INPUT_UNSUPPORTED_FORMAT, 0)
+
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+
+	require.NotNil(t, out[0].Prediction)
+	pe := requireError(t, out[1], predictor.PermanentInput, predictor.ReasonUnsupportedFormat)
+	require.Equal(t, uint32(30101), pe.Code)
+	require.NotNil(t, out[2].Prediction)
+	require.Equal(t, 1, env.srv.Calls(), "a permanent input failure is not retried")
+}
+
+func TestTransientInputIsResubmittedAlone(t *testing.T) {
+	env := newEnv(t, nil)
+	in := inputs(4)
+	env.srv.FailInput(in[2].ID, sc.StatusCode_RPC_REQUEST_TIMEOUT, 2)
+
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+
+	for _, o := range out {
+		require.NoError(t, o.Err)
+	}
+	reqs := env.srv.Requests()
+	require.Len(t, reqs, 3)
+	require.Equal(t, []string{in[2].ID}, reqs[1].InputIDs)
+	require.Equal(t, []string{in[2].ID}, reqs[2].InputIDs)
+}
+
+func TestDownloadFailureNextToABadInputIsRetriedAlone(t *testing.T) {
+	env := newEnv(t, nil)
+	in := inputs(3)
+	good, bad := in[0].ID, in[1].ID
+	env.srv.FailInput(bad, sc.StatusCode_INPUT_INVALID_ARGUMENT, 0)
+	env.srv.FailInput(good, sc.StatusCode_INPUT_DOWNLOAD_FAILED, 1) // collateral, first time only
+
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+
+	require.NoError(t, out[0].Err, "collateral 30002 must be retried before it is trusted")
+	requireError(t, out[1], predictor.PermanentInput, predictor.ReasonInvalidInput)
+	require.NoError(t, out[2].Err)
+	reqs := env.srv.Requests()
+	require.Len(t, reqs, 2)
+	require.Equal(t, []string{good}, reqs[1].InputIDs)
+}
+
+func TestDownloadFailureOnItsOwnIsPermanent(t *testing.T) {
+	env := newEnv(t, nil)
+	in := inputs(3)
+	env.srv.FailInput(in[1].ID, sc.StatusCode_INPUT_DOWNLOAD_FAILED, 0)
+
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+
+	requireError(t, out[1], predictor.PermanentInput, predictor.ReasonInputDownloadFailed)
+	require.Equal(t, 1, env.srv.Calls())
+}
+
+func TestWholeCallFailures(t *testing.T) {
+	t.Run("permanent is not retried", func(t *testing.T) {
+		env := newEnv(t, nil)
+		env.srv.FailCalls(1, sc.StatusCode_MODEL_DOES_NOT_EXIST)
+		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(3)})
+		for _, o := range out {
+			requireError(t, o, predictor.Permanent, predictor.ReasonModelNotFound)
+		}
+		require.Equal(t, 1, env.srv.Calls())
+	})
+	t.Run("warming model is retried", func(t *testing.T) {
+		env := newEnv(t, nil)
+		env.srv.FailCalls(2, sc.StatusCode_MODEL_LOADING)
+		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(3)})
+		for _, o := range out {
+			require.NoError(t, o.Err)
+		}
+		require.Equal(t, 3, env.srv.Calls())
+	})
+	t.Run("transport errors outlasting the retry budget are transient", func(t *testing.T) {
+		env := newEnv(t, func(c *predictor.ClientConfig) { c.RetryMaxElapsed = 100 * time.Millisecond })
+		env.srv.FailCallsGRPC(1000, codes.Unavailable)
+		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
+		for _, o := range out {
+			requireError(t, o, predictor.Transient, predictor.ReasonTransportError)
+			require.True(t, predictor.IsTransient(o.Err))
+		}
+		require.Greater(t, env.srv.Calls(), 1)
+	})
+}
+
+func TestCancelStopsBackoffWaitPromptly(t *testing.T) {
+	env := newEnv(t, func(c *predictor.ClientConfig) {
+		c.RetryInitial = 10 * time.Second
+		c.RetryMax = 10 * time.Second
+		c.RetryMaxElapsed = time.Minute
+	})
+	env.srv.FailCalls(100, sc.StatusCode_TRY_AGAIN)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan []predictor.Outcome)
+	go func() { done <- env.client.Predict(ctx, predictor.Request{Model: testModel, Inputs: inputs(2)}) }()
+
+	require.Eventually(t, func() bool { return env.srv.Calls() == 1 }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(env.logs.String(), "retrying") }, 5*time.Second, time.Millisecond)
+	start := time.Now()
+	cancel()
+	var out []predictor.Outcome
+	select {
+	case out = <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Predict did not return after cancel")
+	}
+	require.Less(t, time.Since(start), 100*time.Millisecond)
+	for _, o := range out {
+		require.ErrorIs(t, o.Err, context.Canceled)
+	}
+}
+
+func TestInvalidInputsFailWithoutACall(t *testing.T) {
+	env := newEnv(t, nil)
+	in := []predictor.Input{
+		{ID: "both", URL: "https://x", Bytes: []byte{1}},
+		{ID: "neither"},
+		{URL: "https://no-id"},
+		{ID: "dup", URL: "https://a"},
+		{ID: "dup", URL: "https://b"},
+	}
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+	for _, i := range []int{0, 1, 2} {
+		requireError(t, out[i], predictor.PermanentInput, predictor.ReasonInvalidInput)
+	}
+	require.NoError(t, out[3].Err)
+	requireError(t, out[4], predictor.PermanentInput, predictor.ReasonDuplicateInputID)
+	require.Equal(t, 1, env.srv.Calls())
+	require.Equal(t, []string{"dup"}, env.srv.Requests()[0].InputIDs)
+}
+
+// TestConcurrentCallersStayUnderTheRate: 40 goroutines predicting at once
+// never put more than RateLimit calls into any one-second window.
+func TestConcurrentCallersStayUnderTheRate(t *testing.T) {
+	const rate = 20
+	env := newEnv(t, func(c *predictor.ClientConfig) { c.RateLimit = rate; c.Burst = 1 })
+	// Connect first, so that the dial does not delay the first call's
+	// arrival into the next ones.
+	require.NoError(t, env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(1)})[0].Err)
+	var wg sync.WaitGroup
+	for g := range 40 {
+		wg.Go(func() {
+			in := []predictor.Input{{ID: fmt.Sprintf("g%d", g), URL: "https://x"}}
+			out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+			require.NoError(t, out[0].Err)
+		})
+	}
+	wg.Wait()
+
+	reqs := env.srv.Requests()
+	require.Len(t, reqs, 41)
+	var offsets []time.Duration
+	for _, r := range reqs {
+		offsets = append(offsets, r.Time.Sub(reqs[0].Time).Round(time.Millisecond))
+	}
+	for i, r := range reqs {
+		n := 0
+		for _, s := range reqs[i:] {
+			if s.Time.Sub(r.Time) < time.Second {
+				n++
+			}
+		}
+		// rate+1: a window may hold both of its edges' calls; +1 more
+		// for delivery jitter on a loaded machine.
+		require.LessOrEqual(t, n, rate+2, "calls in the second after call %d; arrivals: %v", i, offsets)
+	}
+	require.GreaterOrEqual(t, reqs[len(reqs)-1].Time.Sub(reqs[0].Time), 1900*time.Millisecond)
+}
+
+func TestReadyWaitsForQuotaWithoutTakingIt(t *testing.T) {
+	env := newEnv(t, func(c *predictor.ClientConfig) { c.RateLimit = 2; c.Burst = 1 })
+	require.NoError(t, env.client.Ready(t.Context()))
+	require.NoError(t, env.client.Ready(t.Context()), "Ready must not consume the token")
+
+	start := time.Now()
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(1)})
+	require.NoError(t, out[0].Err)
+	require.Less(t, time.Since(start), 250*time.Millisecond, "the call takes the token Ready saw")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, env.client.Ready(ctx), context.DeadlineExceeded, "the token is spent for ~500ms")
+	require.NoError(t, env.client.Ready(t.Context()))
+}
+
+func TestPATNeverLogged(t *testing.T) {
+	env := newEnv(t, func(c *predictor.ClientConfig) { c.RetryMaxElapsed = 50 * time.Millisecond })
+	env.srv.RequirePAT("the-right-key")
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
+	var msgs []string
+	for _, o := range out {
+		requireError(t, o, predictor.Permanent, predictor.ReasonAuthFailed)
+		msgs = append(msgs, o.Err.Error())
+	}
+	require.Equal(t, "Key "+testPAT, env.srv.Requests()[0].Authorization)
+
+	env.srv.RequirePAT("")
+	env.srv.FailCallsGRPC(1000, codes.Unavailable)
+	out = env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(1)})
+	msgs = append(msgs, out[0].Err.Error())
+
+	cfg := predictor.ClientConfig{PAT: testPAT, MaxBatch: 1000}
+	msgs = append(msgs, cfg.Validate().Error(), fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg))
+	_, err := predictor.NewClient(cfg, zerolog.New(env.logs))
+	msgs = append(msgs, err.Error())
+
+	require.NotEmpty(t, env.logs.String())
+	require.NotContains(t, env.logs.String(), testPAT)
+	for _, m := range msgs {
+		require.NotContains(t, m, testPAT)
+	}
+}
+
+// TestLargeResponses: a batch of masks bigger than grpc-go's 4 MiB default
+// decodes; one bigger than MaxRecvMsgSize is split until it fits.
+func TestLargeResponses(t *testing.T) {
+	bigMasks := func(n, size int) *pb.Data {
+		d := clarifaitest.Masks(n, 8)
+		for _, r := range d.GetRegions() {
+			noise := make([]byte, size)
+			_, _ = rand.Read(noise)
+			r.RegionInfo.Mask.Image.Base64 = noise
+		}
+		return d
+	}
+	t.Run("over 4 MiB", func(t *testing.T) {
+		env := newEnv(t, nil)
+		env.srv.SetPayload(testModel.ID, bigMasks(80, 64<<10)) // 5 MiB per output
+		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
+		for _, o := range out {
+			require.NoError(t, o.Err)
+			require.Len(t, o.Prediction.Regions, 80)
+			require.Len(t, o.Prediction.Regions[0].Mask, 64<<10)
+		}
+	})
+	t.Run("over MaxRecvMsgSize is split", func(t *testing.T) {
+		env := newEnv(t, func(c *predictor.ClientConfig) { c.MaxRecvMsgSize = 3 << 20 })
+		env.srv.SetPayload(testModel.ID, bigMasks(20, 64<<10)) // 1.25 MiB per output
+		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(4)})
+		for _, o := range out {
+			require.NoError(t, o.Err)
+		}
+		require.Equal(t, []int{2, 2, 4}, batchSizes(env.srv))
+	})
+}
