@@ -18,7 +18,6 @@ type analysis struct {
 // cluster is one dominant colour and where it is.
 type cluster struct {
 	name  string
-	lab   lab
 	count int // full-resolution pixels
 	share float64
 	// bounding box in full-resolution pixels, max inclusive
@@ -143,8 +142,8 @@ func consolidate(samples, cents []lab, minShare float64) ([]lab, []string) {
 }
 
 // assign maps every pixel to its nearest centroid through a lookup table
-// on colours quantised to 5 bits a channel, counting pixels, growing boxes and
-// filling masks. Clusters that get no pixel are left out.
+// on colours quantised to 5 bits a channel, counting pixels, growing
+// boxes and filling masks. Clusters that get no pixel are left out.
 func assign(ctx context.Context, pr *pixelReader, w, h int, cents []lab, names []string, maskSize int) ([]cluster, error) {
 	var lut [1 << 15]uint8
 	for i := range lut {
@@ -152,7 +151,7 @@ func assign(ctx context.Context, pr *pixelReader, w, h int, cents []lab, names [
 	}
 	cl := make([]cluster, len(cents))
 	for i := range cl {
-		cl[i] = cluster{name: names[i], lab: cents[i], minX: w, minY: h, maxX: -1, maxY: -1}
+		cl[i] = cluster{name: names[i], minX: w, minY: h, maxX: -1, maxY: -1}
 	}
 	mw, mh := scaled(w, h, maskSize)
 	labels := make([]uint8, mw*mh)
@@ -177,14 +176,12 @@ func assign(ctx context.Context, pr *pixelReader, w, h int, cents []lab, names [
 				lut[k] = ci
 			}
 			rowLabel[x] = ci
-			k := &cl[ci]
-			k.count++
-			k.minX = min(k.minX, x)
-			k.maxX = max(k.maxX, x)
-			if k.minY > y {
-				k.minY = y
-			}
-			k.maxY = y
+			c := &cl[ci]
+			c.count++
+			c.minX = min(c.minX, x)
+			c.maxX = max(c.maxX, x)
+			c.minY = min(c.minY, y)
+			c.maxY = y
 		}
 		if my < mh && (2*my+1)*h/(2*mh) == y {
 			for mx, x := range maskCol {
