@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,9 +18,6 @@ const (
 
 // maxPayloadLimit is the largest max_payload nats-server accepts.
 const maxPayloadLimit = 64 << 20
-
-// ErrInvalidConfig is wrapped by every error of Config.Validate.
-var ErrInvalidConfig = errors.New("embedded: invalid config")
 
 // Config sets up the embedded server. Zero values take the defaults.
 type Config struct {

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -14,9 +13,6 @@ import (
 
 // readyTimeout bounds the wait for the listener when ctx has no deadline.
 const readyTimeout = 10 * time.Second
-
-// ErrNotReady means the server did not accept connections in time.
-var ErrNotReady = errors.New("embedded: server not ready for connections")
 
 // Server is a running in-process NATS server with JetStream.
 type Server struct {

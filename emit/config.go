@@ -1,7 +1,6 @@
 package emit
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,9 +20,6 @@ const (
 
 // maxIDPrefix leaves room for the hash within schemas.MaxIDLength.
 const maxIDPrefix = 200
-
-// ErrInvalidConfig is wrapped by every error of Config.Validate.
-var ErrInvalidConfig = errors.New("emit: invalid config")
 
 // Config tunes Run. Zero values take the defaults.
 type Config struct {

@@ -15,16 +15,6 @@ import (
 	"github.com/imgpredict/worker/schemas"
 )
 
-// Errors of Run.
-var (
-	// ErrNoEvents means the sources held nothing to emit.
-	ErrNoEvents = errors.New("emit: no images or events in the sources")
-	// ErrNoStream means no stream captures the subject, so nothing would be stored.
-	ErrNoStream = errors.New("emit: no stream captures the subject")
-	// ErrIncomplete means some events failed; Stats says how many.
-	ErrIncomplete = errors.New("emit: some events were not published")
-)
-
 // Stats counts what Run did.
 type Stats struct {
 	Published  int   // events sent to the server

@@ -1,9 +1,6 @@
 package tail
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // Defaults of Config; they match the worker's streams.
 const (
@@ -12,9 +9,6 @@ const (
 	DefaultDeadLetterStream  = "DEADLETTERS"
 	DefaultDeadLetterSubject = "deadletters.>"
 )
-
-// ErrInvalidConfig is wrapped by every error of Config.Validate.
-var ErrInvalidConfig = errors.New("tail: invalid config")
 
 // Config tunes Run. Zero values take the defaults.
 type Config struct {
