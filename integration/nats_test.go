@@ -1,0 +1,162 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	mobynet "github.com/moby/moby/api/types/network"
+	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// natsConf caps JetStream's memory and disk: with flags alone a server
+// claims 75% of the host's RAM and free disk, too much for three on a
+// small machine.
+const natsConf = `jetstream {
+  store_dir: "/data"
+  max_mem_store: 128MB
+  max_file_store: 1GB
+}
+`
+
+// natsNode is one nats-server container. Its client port is pinned on the
+// host: Docker picks a new random host port when a container restarts, and
+// a client holding the old one would never reconnect.
+type natsNode struct {
+	name     string // server_name, and its alias on the test network
+	c        *testcontainers.DockerContainer
+	hostPort int
+}
+
+// hostURL is how the test process reaches the node.
+func (n *natsNode) hostURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.hostPort) }
+
+// netURL is how containers on the test network reach the node.
+func (n *natsNode) netURL() string { return "nats://" + n.name + ":4222" }
+
+func joinURLs(nodes []*natsNode, url func(*natsNode) string) string {
+	urls := make([]string, len(nodes))
+	for i, n := range nodes {
+		urls[i] = url(n)
+	}
+	return strings.Join(urls, ",")
+}
+
+// freePort asks the kernel for a port that is free now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	return port
+}
+
+// natsRequest describes a node; cluster holds the names of all nodes of
+// its cluster, nil for a single server.
+func natsRequest(t *testing.T, nw *testcontainers.DockerNetwork, name string, cluster []string) (*natsNode, []testcontainers.ContainerCustomizer) {
+	t.Helper()
+	n := &natsNode{name: name, hostPort: freePort(t)}
+	cmd := []string{"-c", "/etc/nats.conf", "--server_name", name, "-m", "8222"}
+	if cluster != nil {
+		routes := make([]string, len(cluster))
+		for i, peer := range cluster {
+			routes[i] = "nats://" + peer + ":6222"
+		}
+		// --no_advertise keeps the containers' addresses out of INFO, so
+		// that clients on the host stay on the pinned ports.
+		cmd = append(cmd, "--cluster_name", "C1", "--cluster", "nats://0.0.0.0:6222",
+			"--routes", strings.Join(routes, ","), "--no_advertise")
+	}
+	opts := []testcontainers.ContainerCustomizer{
+		testcontainers.WithCmd(cmd...),
+		testcontainers.WithFiles(testcontainers.ContainerFile{
+			Reader: strings.NewReader(natsConf), ContainerFilePath: "/etc/nats.conf", FileMode: 0o644,
+		}),
+		testcontainers.WithExposedPorts("4222/tcp", "8222/tcp"),
+		network.WithNetwork([]string{name}, nw),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			if hc.PortBindings == nil {
+				hc.PortBindings = mobynet.PortMap{}
+			}
+			hc.PortBindings[mobynet.MustParsePort("4222/tcp")] = []mobynet.PortBinding{{
+				HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(n.hostPort),
+			}}
+		}),
+		testcontainers.WithWaitStrategy(wait.ForLog("Server is ready").WithStartupTimeout(60 * time.Second)),
+	}
+	return n, opts
+}
+
+// startNATS runs a single JetStream server with file storage.
+func startNATS(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwork) *natsNode {
+	t.Helper()
+	n, opts := natsRequest(t, nw, "nats", nil)
+	c, err := testcontainers.Run(ctx, suite.natsImage, opts...)
+	testcontainers.CleanupContainer(t, c)
+	require.NoError(t, err)
+	n.c = c
+	dumpLogsOnFailure(t, n.name, c)
+	waitHealthy(ctx, t, n)
+	return n
+}
+
+// startCluster runs three JetStream servers routed to each other. They
+// start together: a node is not healthy until a meta leader is elected,
+// which needs a quorum.
+func startCluster(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwork) []*natsNode {
+	t.Helper()
+	names := []string{"n1", "n2", "n3"}
+	nodes := make([]*natsNode, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		n, opts := natsRequest(t, nw, name, names)
+		nodes[i] = n
+		wg.Go(func() {
+			n.c, errs[i] = testcontainers.Run(ctx, suite.natsImage, opts...)
+		})
+	}
+	wg.Wait()
+	for i, n := range nodes {
+		testcontainers.CleanupContainer(t, n.c)
+		require.NoError(t, errs[i], n.name)
+		dumpLogsOnFailure(t, n.name, n.c)
+	}
+	for _, n := range nodes {
+		waitHealthy(ctx, t, n)
+	}
+	return nodes
+}
+
+// waitHealthy polls the node's /healthz until JetStream is current: after
+// a restart the old "Server is ready" line is still in the log, so the log
+// wait alone proves nothing.
+func waitHealthy(ctx context.Context, t *testing.T, n *natsNode) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		url, err := n.c.PortEndpoint(ctx, "8222/tcp", "http")
+		if err != nil {
+			return false
+		}
+		resp, err := http.Get(url + "/healthz")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 60*time.Second, 250*time.Millisecond, "%s never became healthy", n.name)
+}

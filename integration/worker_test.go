@@ -1,0 +1,105 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+const (
+	fakeAlias   = "clarifai"
+	fakeLatency = 30 * time.Millisecond
+	testPAT     = "test-pat"
+)
+
+// startFake runs the fake Clarifai server on the test network. It demands
+// the PAT, so a worker that lost its credentials would fail loudly.
+func startFake(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwork) {
+	t.Helper()
+	c, err := testcontainers.Run(ctx, suite.fakeImage,
+		testcontainers.WithEnv(map[string]string{
+			"FAKE_CLARIFAI_LISTEN":  ":50051",
+			"FAKE_CLARIFAI_LATENCY": fakeLatency.String(),
+			"FAKE_CLARIFAI_PAT":     testPAT,
+		}),
+		network.WithNetwork([]string{fakeAlias}, nw),
+		testcontainers.WithWaitStrategy(wait.ForLog("fakeclarifai: serving on").WithStartupTimeout(30*time.Second)),
+	)
+	testcontainers.CleanupContainer(t, c)
+	require.NoError(t, err)
+	dumpLogsOnFailure(t, "fakeclarifai", c)
+}
+
+// workerEnv is the worker's configuration in every scenario; extra
+// overrides it.
+func workerEnv(natsURL string, extra map[string]string) map[string]string {
+	env := map[string]string{
+		"NATS_URL":            natsURL,
+		"WORKER_PREDICTOR":    "clarifai",
+		"CLARIFAI_ENDPOINT":   fakeAlias + ":50051",
+		"CLARIFAI_INSECURE":   "true",
+		"CLARIFAI_PAT":        testPAT,
+		"CLARIFAI_RATE_LIMIT": "200",
+		"WORKER_ACK_WAIT":     "5s",
+		"LOG_LEVEL":           "info",
+		"LOG_FORMAT":          "json",
+	}
+	maps.Copy(env, extra)
+	return env
+}
+
+// startWorker runs one worker replica and waits until it is ready:
+// connected to NATS and bound to the durable consumer.
+func startWorker(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwork, name string, env map[string]string) *testcontainers.DockerContainer {
+	t.Helper()
+	c, err := testcontainers.Run(ctx, suite.workerImg,
+		testcontainers.WithCmd("run"),
+		testcontainers.WithEnv(env),
+		testcontainers.WithExposedPorts("9090/tcp"),
+		network.WithNetwork([]string{name}, nw),
+		testcontainers.WithWaitStrategy(wait.ForHTTP("/readyz").WithPort("9090/tcp").
+			WithStartupTimeout(60*time.Second).WithPollInterval(200*time.Millisecond)),
+	)
+	testcontainers.CleanupContainer(t, c)
+	require.NoError(t, err, name)
+	dumpLogsOnFailure(t, name, c)
+	return c
+}
+
+// dumpLogsOnFailure logs the tail of a container's output if the test
+// failed. Registered after CleanupContainer, it runs before removal.
+func dumpLogsOnFailure(t *testing.T, name string, c *testcontainers.DockerContainer) {
+	t.Helper()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		rc, err := c.Logs(ctx)
+		if err != nil {
+			t.Logf("%s: no logs: %v", name, err)
+			return
+		}
+		defer func() { _ = rc.Close() }()
+		b, _ := io.ReadAll(rc)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) > 40 {
+			lines = lines[len(lines)-40:]
+		}
+		t.Logf("last %d log lines of %s:\n%s", len(lines), name, strings.Join(lines, "\n"))
+	})
+}
+
+func workerName(i int) string { return fmt.Sprintf("worker-%d", i) }
