@@ -1,0 +1,79 @@
+package clarifaitest_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/imgpredict/worker/predictor/clarifaipb"
+	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/predictor/clarifaitest"
+)
+
+// call sends one raw PostModelOutputs with the given input ids.
+func call(t *testing.T, v2 pb.V2Client, auth string, ids ...string) (*pb.MultiOutputResponse, error) {
+	t.Helper()
+	req := &pb.PostModelOutputsRequest{ModelId: "m", UserAppId: &pb.UserAppIDSet{UserId: "u", AppId: "a"}}
+	for _, id := range ids {
+		req.Inputs = append(req.Inputs, &pb.Input{Id: id, Data: &pb.Data{Image: &pb.Image{Url: "https://x/" + id}}})
+	}
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", auth)
+	return v2.PostModelOutputs(ctx, req)
+}
+
+func TestServerScripts(t *testing.T) {
+	srv := clarifaitest.NewServer()
+	t.Cleanup(srv.Close)
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	v2 := pb.NewV2Client(conn)
+
+	srv.RequirePAT("k")
+	resp, err := call(t, v2, "Key wrong", "a")
+	require.NoError(t, err, "auth errors are in-band")
+	require.Equal(t, sc.StatusCode_CONN_KEY_INVALID, resp.GetStatus().GetCode())
+
+	srv.Throttle(1)
+	srv.FailCalls(1, sc.StatusCode_MODEL_LOADING)
+	srv.FailCallsGRPC(1, codes.Unavailable)
+	resp, _ = call(t, v2, "Key k", "a")
+	require.Equal(t, sc.StatusCode_CONN_THROTTLED, resp.GetStatus().GetCode())
+	require.Empty(t, resp.GetOutputs())
+	resp, _ = call(t, v2, "Key k", "a")
+	require.Equal(t, sc.StatusCode_MODEL_LOADING, resp.GetStatus().GetCode())
+	_, err = call(t, v2, "Key k", "a")
+	require.Equal(t, codes.Unavailable, status.Code(err))
+
+	srv.FailInput("b", sc.StatusCode_INPUT_DOWNLOAD_FAILED, 1)
+	resp, err = call(t, v2, "Key k", "a", "b")
+	require.NoError(t, err)
+	require.Equal(t, sc.StatusCode_MIXED_STATUS, resp.GetStatus().GetCode())
+	require.Equal(t, "b", resp.GetOutputs()[1].GetInput().GetId())
+	require.Equal(t, sc.StatusCode_INPUT_DOWNLOAD_FAILED, resp.GetOutputs()[1].GetStatus().GetCode())
+	require.Len(t, resp.GetOutputs()[0].GetData().GetConcepts(), 3, "default payload")
+
+	resp, _ = call(t, v2, "Key k", "a", "b")
+	require.Equal(t, sc.StatusCode_SUCCESS, resp.GetStatus().GetCode(), "the input failure was for the first time only")
+
+	require.Equal(t, 6, srv.Calls())
+	require.Equal(t, 8, srv.Inputs())
+	reqs := srv.Requests()
+	require.Len(t, reqs, 6)
+	require.Equal(t, "Key k", reqs[5].Authorization)
+	require.Equal(t, []string{"a", "b"}, reqs[5].InputIDs)
+	require.Equal(t, "m", reqs[5].ModelID)
+}
+
+func TestServerPayloads(t *testing.T) {
+	require.Len(t, clarifaitest.Boxes(3).GetRegions(), 3)
+	require.NotNil(t, clarifaitest.Boxes(1).GetRegions()[0].GetRegionInfo().GetBoundingBox())
+	m := clarifaitest.Masks(2, 16).GetRegions()[1]
+	require.NotEmpty(t, m.GetRegionInfo().GetMask().GetImage().GetBase64())
+	require.Equal(t, "segment-1", m.GetData().GetConcepts()[0].GetName())
+}
