@@ -66,6 +66,19 @@ func (s *stack) finish(ctx context.Context, t *testing.T, p *publisher, ids []st
 	return c, dead
 }
 
+// underLoad publishes n events at perSecond, injects the fault once
+// faultAfter of them are out, and checks what became of all n.
+func (s *stack) underLoad(ctx context.Context, t *testing.T, n, perSecond, faultAfter int, fault func(p *publisher)) counts {
+	t.Helper()
+	ids := eventIDs(n)
+	started := time.Now()
+	p := publish(ctx, s.js, ids, nil, perSecond)
+	p.waitPublished(t, faultAfter)
+	fault(p)
+	c, _ := s.finish(ctx, t, p, ids, started)
+	return c
+}
+
 func scenarioContext(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -99,15 +112,12 @@ func TestNATSServerRestart(t *testing.T) {
 	ctx := scenarioContext(t)
 	s := newStack(ctx, t, false, 2, nil)
 
-	ids := eventIDs(2000)
-	started := time.Now()
-	p := publish(ctx, s.js, ids, nil, 250)
-	p.waitPublished(t, 500)
-	n := s.nodes[0]
-	stop(ctx, t, n.c, 10*time.Second)
-	require.NoError(t, n.c.Start(ctx))
-	waitHealthy(ctx, t, n)
-	s.finish(ctx, t, p, ids, started)
+	s.underLoad(ctx, t, 2000, 250, 500, func(*publisher) {
+		n := s.nodes[0]
+		stop(ctx, t, n.c, 10*time.Second)
+		require.NoError(t, n.c.Start(ctx))
+		waitHealthy(ctx, t, n)
+	})
 }
 
 // Three-node cluster, R3 streams: the input stream's leader is killed
@@ -122,11 +132,6 @@ func TestClusterStreamLeaderKilled(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, info.Cluster.Replicas, 2, "input stream is R3")
 
-	ids := eventIDs(2000)
-	started := time.Now()
-	p := publish(ctx, s.js, ids, nil, 250)
-	p.waitPublished(t, 500)
-
 	leader := info.Cluster.Leader
 	var victim *natsNode
 	for _, n := range s.nodes {
@@ -135,15 +140,17 @@ func TestClusterStreamLeaderKilled(t *testing.T) {
 		}
 	}
 	require.NotNil(t, victim, "leader %q is none of the nodes", leader)
-	kill(ctx, t, victim.c)
-	require.Eventually(t, func() bool {
-		info, err := str.Info(ctx)
-		return err == nil && info.Cluster.Leader != "" && info.Cluster.Leader != leader
-	}, 60*time.Second, 250*time.Millisecond, "no new leader after killing %s", leader)
-	p.waitPublished(t, 1200)
-	require.NoError(t, victim.c.Start(ctx))
-	waitHealthy(ctx, t, victim)
-	s.finish(ctx, t, p, ids, started)
+
+	s.underLoad(ctx, t, 2000, 250, 500, func(p *publisher) {
+		kill(ctx, t, victim.c)
+		require.Eventually(t, func() bool {
+			info, err := str.Info(ctx)
+			return err == nil && info.Cluster.Leader != "" && info.Cluster.Leader != leader
+		}, 60*time.Second, 250*time.Millisecond, "no new leader after killing %s", leader)
+		p.waitPublished(t, 1200)
+		require.NoError(t, victim.c.Start(ctx))
+		waitHealthy(ctx, t, victim)
+	})
 }
 
 // A worker dies with SIGKILL while it holds messages; a new replica
@@ -152,13 +159,10 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 	ctx := scenarioContext(t)
 	s := newStack(ctx, t, false, 2, nil)
 
-	ids := eventIDs(2000)
-	started := time.Now()
-	p := publish(ctx, s.js, ids, nil, 250)
-	p.waitPublished(t, 600)
-	kill(ctx, t, s.workers[0])
-	s.addWorker(ctx, t, 2)
-	c, _ := s.finish(ctx, t, p, ids, started)
+	c := s.underLoad(ctx, t, 2000, 250, 600, func(*publisher) {
+		kill(ctx, t, s.workers[0])
+		s.addWorker(ctx, t, 2)
+	})
 	require.Positive(t, c.Redelivered, "the killed worker held messages that were redelivered")
 }
 
@@ -169,21 +173,18 @@ func TestWorkerPartitionedLongerThanAckWait(t *testing.T) {
 	ctx := scenarioContext(t)
 	s := newStack(ctx, t, false, 2, nil)
 
-	ids := eventIDs(2000)
-	started := time.Now()
-	p := publish(ctx, s.js, ids, nil, 200)
-	p.waitPublished(t, 400)
-	w := s.workers[0]
-	disconnect(ctx, t, s.nw, w)
 	cons, err := s.js.Consumer(ctx, inputStream, inputConsumer)
 	require.NoError(t, err)
-	// Redeliveries prove that AckWait ran out on what the worker held.
-	require.Eventually(t, func() bool {
-		ci, err := cons.Info(ctx)
-		return err == nil && ci.NumRedelivered > 0
-	}, 60*time.Second, 250*time.Millisecond, "nothing redelivered while a worker was cut off")
-	reconnect(ctx, t, s.nw, w, workerName(0))
-	s.finish(ctx, t, p, ids, started)
+	s.underLoad(ctx, t, 2000, 200, 400, func(*publisher) {
+		w := s.workers[0]
+		disconnect(ctx, t, s.nw, w)
+		// Redeliveries prove that AckWait ran out on what the worker held.
+		require.Eventually(t, func() bool {
+			ci, err := cons.Info(ctx)
+			return err == nil && ci.NumRedelivered > 0
+		}, 60*time.Second, 250*time.Millisecond, "nothing redelivered while a worker was cut off")
+		reconnect(ctx, t, s.nw, w, workerName(0))
+	})
 }
 
 // Each replica in turn gets SIGTERM under load, must exit 0 within the
@@ -192,14 +193,11 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	ctx := scenarioContext(t)
 	s := newStack(ctx, t, false, 3, nil)
 
-	ids := eventIDs(3000)
-	started := time.Now()
-	p := publish(ctx, s.js, ids, nil, 300)
-	p.waitPublished(t, 300)
-	for i, w := range s.workers {
-		stop(ctx, t, w, 30*time.Second)
-		require.Zero(t, exitCode(ctx, t, w), "%s exit code after SIGTERM", workerName(i))
-		require.NoError(t, w.Start(ctx), workerName(i))
-	}
-	s.finish(ctx, t, p, ids, started)
+	s.underLoad(ctx, t, 3000, 300, 300, func(*publisher) {
+		for i, w := range s.workers {
+			stop(ctx, t, w, 30*time.Second)
+			require.Zero(t, exitCode(ctx, t, w), "%s exit code after SIGTERM", workerName(i))
+			require.NoError(t, w.Start(ctx), workerName(i))
+		}
+	})
 }
