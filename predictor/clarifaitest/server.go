@@ -32,7 +32,9 @@ type Request struct {
 	Metadata      metadata.MD
 }
 
-// Server is a fake Clarifai V2 server. Its methods are safe for concurrent use.
+// Server is a fake Clarifai V2 server. Its methods are safe for concurrent
+// use. It implements clarifaipb.V2Server, so it can also be registered on
+// another grpc.Server.
 type Server struct {
 	pb.UnimplementedV2Server
 	lis  net.Listener
@@ -70,6 +72,12 @@ func NewServer() *Server {
 	if err != nil {
 		panic(fmt.Sprintf("clarifaitest: listen: %v", err))
 	}
+	return NewServerOn(lis)
+}
+
+// NewServerOn starts a server on lis, e.g. to serve other processes on a
+// chosen address. Close closes lis.
+func NewServerOn(lis net.Listener) *Server {
 	s := &Server{
 		lis:        lis,
 		grpc:       grpc.NewServer(grpc.MaxRecvMsgSize(1<<30), grpc.MaxSendMsgSize(1<<30)),

@@ -1,6 +1,7 @@
 package clarifaitest_test
 
 import (
+	"net"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -76,4 +77,19 @@ func TestServerPayloads(t *testing.T) {
 	m := clarifaitest.Masks(2, 16).GetRegions()[1]
 	require.NotEmpty(t, m.GetRegionInfo().GetMask().GetImage().GetBase64())
 	require.Equal(t, "segment-1", m.GetData().GetConcepts()[0].GetName())
+}
+
+func TestNewServerOnServesTheGivenListener(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := clarifaitest.NewServerOn(lis)
+	t.Cleanup(srv.Close)
+	require.Equal(t, lis.Addr().String(), srv.Addr())
+
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	resp, err := call(t, pb.NewV2Client(conn), "Key any", "a")
+	require.NoError(t, err)
+	require.Equal(t, sc.StatusCode_SUCCESS, resp.GetStatus().GetCode())
 }
