@@ -437,4 +437,13 @@ func TestLargeResponses(t *testing.T) {
 		}
 		require.Equal(t, []int{2, 2, 4}, batchSizes(env.srv))
 	})
+	t.Run("one input over MaxRecvMsgSize fails alone", func(t *testing.T) {
+		env := newEnv(t, func(c *predictor.ClientConfig) { c.MaxRecvMsgSize = 1 << 20 })
+		env.srv.SetPayload(testModel.ID, bigMasks(20, 64<<10))
+		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
+		for _, o := range out {
+			requireError(t, o, predictor.PermanentInput, predictor.ReasonMessageTooLarge)
+		}
+		require.Equal(t, []int{1, 1, 2}, batchSizes(env.srv))
+	})
 }

@@ -100,6 +100,9 @@ func (c *Client) run(ctx context.Context, req *Request, idx []int, res []result)
 				side.Go(func() { c.run(ctx, req, pending[h:], res) })
 				return
 			}
+			if whole.Reason == ReasonMessageTooLarge {
+				whole.Class = PermanentInput // this one input's answer is too big
+			}
 			for _, i := range pending {
 				e := *whole
 				res[i] = result{err: &e}
