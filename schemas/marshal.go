@@ -19,15 +19,15 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(r))
 }
 
-// MarshalJSON writes an empty original message as "" rather than null,
-// and fills a zero SchemaVersion with Version, so that every dead letter
-// matches the dead-letter schema.
+// MarshalJSON writes an empty original message as "" (unless
+// OriginalObject holds it), and fills a zero SchemaVersion with Version,
+// so that every dead letter matches the dead-letter schema.
 func (d DeadLetter) MarshalJSON() ([]byte, error) {
 	type plain DeadLetter // without this method
 	if d.SchemaVersion == 0 {
 		d.SchemaVersion = Version
 	}
-	if d.Original == nil {
+	if d.Original == nil && d.OriginalObject == nil {
 		d.Original = []byte{}
 	}
 	return json.Marshal(plain(d))

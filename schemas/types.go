@@ -121,9 +121,14 @@ type DeadLetter struct {
 	EventID       string    `json:"event_id,omitempty"`
 	Error         ErrorInfo `json:"error"`
 	Attempts      uint64    `json:"attempts"`
-	Original      []byte    `json:"original"` // the message bytes, untouched (base64 in JSON)
-	Source        Source    `json:"source"`
-	FailedAt      time.Time `json:"failed_at"`
+	// Original is the message bytes, untouched (base64 in JSON); nil
+	// when they were too large to inline and OriginalObject holds them.
+	Original []byte `json:"original,omitzero"`
+	// OriginalObject names the Object Store entry that holds the
+	// untouched message bytes when Original could not.
+	OriginalObject *ObjectRef `json:"original_object,omitempty"`
+	Source         Source     `json:"source"`
+	FailedAt       time.Time  `json:"failed_at"`
 }
 
 // ErrorInfo says why a message was dead-lettered.
