@@ -31,8 +31,6 @@ type Client struct {
 	closeErr   error
 }
 
-var _ Predictor = (*Client)(nil)
-
 // NewClient dials cfg.Endpoint: TLS with the system roots, or plaintext
 // when cfg.Insecure. opts are added to the dial options (tests may pass a
 // custom dialer). The connection is made lazily on the first call.

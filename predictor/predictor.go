@@ -1,7 +1,6 @@
 package predictor
 
 import (
-	"context"
 	"errors"
 	"fmt"
 )
@@ -86,15 +85,6 @@ type Outcome struct {
 	InputID    string
 	Prediction *Prediction
 	Err        error
-}
-
-// Predictor turns a request into one outcome per input, in input order.
-type Predictor interface {
-	// Ready blocks until a call could start without waiting for quota, so
-	// that callers can form a batch at the last moment. It does not reserve.
-	Ready(ctx context.Context) error
-	// Predict returns len(req.Inputs) outcomes, Outcomes[i] for Inputs[i].
-	Predict(ctx context.Context, req Request) []Outcome
 }
 
 // Class says what a failure means for the caller.

@@ -26,8 +26,6 @@ type Predictor struct {
 	log   zerolog.Logger
 }
 
-var _ predictor.Predictor = (*Predictor)(nil)
-
 // New returns a Predictor; cfg's zero fields take their defaults.
 func New(cfg Config, log zerolog.Logger) (*Predictor, error) {
 	cfg.setDefaults()

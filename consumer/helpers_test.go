@@ -1,0 +1,224 @@
+package consumer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/publisher"
+	"github.com/imgpredict/worker/schemas"
+)
+
+// fakePredictor answers with fn and records the size of every call.
+type fakePredictor struct {
+	fn func(ctx context.Context, req predictor.Request) []predictor.Outcome
+
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (f *fakePredictor) Ready(ctx context.Context) error { return ctx.Err() }
+
+func (f *fakePredictor) Predict(ctx context.Context, req predictor.Request) []predictor.Outcome {
+	f.mu.Lock()
+	f.sizes = append(f.sizes, len(req.Inputs))
+	f.mu.Unlock()
+	if f.fn != nil {
+		return f.fn(ctx, req)
+	}
+	return succeed(req)
+}
+
+func (f *fakePredictor) calls() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]int(nil), f.sizes...)
+}
+
+// succeed answers every input with one concept naming its input id.
+func succeed(req predictor.Request) []predictor.Outcome {
+	outs := make([]predictor.Outcome, len(req.Inputs))
+	for i, in := range req.Inputs {
+		outs[i] = predictor.Outcome{InputID: in.ID, Prediction: &predictor.Prediction{
+			Model:    req.Model,
+			Status:   predictor.Status{Code: 10000, Description: "Ok", ReqID: "fake"},
+			Concepts: []predictor.Concept{{ID: "c", Name: fmt.Sprint(len(in.Bytes)), Value: 0.9}},
+		}}
+	}
+	return outs
+}
+
+func testConfig() Config {
+	return Config{
+		CreateStreams: true,
+		BatchWait:     20 * time.Millisecond,
+		AckWait:       2 * time.Second,
+		MaxDeliver:    3,
+		NakDelayBase:  20 * time.Millisecond,
+		NakDelayMax:   100 * time.Millisecond,
+		ShutdownWait:  5 * time.Second,
+		FetchMaxWait:  200 * time.Millisecond,
+		InfoInterval:  200 * time.Millisecond,
+		OutputStreams: []jetstream.StreamConfig{
+			{Name: "PREDICTIONS", Subjects: []string{"predictions.>"}, Duplicates: time.Minute},
+			{Name: "DEADLETTERS", Subjects: []string{"deadletters.>"}},
+		},
+	}
+}
+
+// worker runs a consumer until the test ends or stop is called.
+type worker struct {
+	c      *Consumer
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startWorker(t *testing.T, js jetstream.JetStream, pred Predictor, cfg Config) *worker {
+	t.Helper()
+	pub, err := publisher.New(js, publisher.Config{}, zerolog.Nop())
+	require.NoError(t, err)
+	c, err := New(js, pred, pub, cfg, zerolog.Nop(), nil)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &worker{c: c, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		_ = c.Run(ctx)
+	}()
+	t.Cleanup(w.stop)
+	require.Eventually(t, c.Ready, 10*time.Second, 10*time.Millisecond, "consumer never bound")
+	return w
+}
+
+// stop cancels the worker and waits until it has settled what it held.
+func (w *worker) stop() {
+	w.cancel()
+	<-w.done
+}
+
+func event(id string, extra map[string]any) []byte {
+	ev := map[string]any{"id": id, "image": map[string]any{"url": "https://example.com/" + id + ".jpg"}}
+	for k, v := range extra {
+		ev[k] = v
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+func publishAll(t *testing.T, js jetstream.JetStream, msgs [][]byte) {
+	t.Helper()
+	for i, m := range msgs {
+		_, err := js.PublishAsync(fmt.Sprintf("images.test.%d", i%4), m)
+		require.NoError(t, err)
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(30 * time.Second):
+		t.Fatal("publishing events timed out")
+	}
+}
+
+// outputs are the results and dead letters stored so far, by event id.
+type outputs struct {
+	results     map[string][]schemas.Result
+	deadLetters map[string][]schemas.DeadLetter
+	resultMsgs  int // messages in the results stream
+	deadMsgs    int
+}
+
+func (o outputs) total() int { return o.resultMsgs + o.deadMsgs }
+
+func readOutputs(t *testing.T, js jetstream.JetStream) outputs {
+	t.Helper()
+	o := outputs{results: map[string][]schemas.Result{}, deadLetters: map[string][]schemas.DeadLetter{}}
+	o.resultMsgs = readStream(t, js, "PREDICTIONS", func(data []byte) {
+		var r schemas.Result
+		require.NoError(t, json.Unmarshal(data, &r))
+		require.NoError(t, schemas.ValidateResult(data))
+		o.results[r.EventID] = append(o.results[r.EventID], r)
+	})
+	o.deadMsgs = readStream(t, js, "DEADLETTERS", func(data []byte) {
+		var d schemas.DeadLetter
+		require.NoError(t, json.Unmarshal(data, &d))
+		require.NoError(t, schemas.ValidateDeadLetter(data))
+		o.deadLetters[d.EventID] = append(o.deadLetters[d.EventID], d)
+	})
+	return o
+}
+
+func readStream(t *testing.T, js jetstream.JetStream, stream string, each func([]byte)) int {
+	t.Helper()
+	ctx := context.Background()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0
+	}
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	n := int(info.State.Msgs)
+	if n == 0 {
+		return 0
+	}
+	oc, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err)
+	for got := 0; got < n; {
+		batch, err := oc.Fetch(n-got, jetstream.FetchMaxWait(5*time.Second))
+		require.NoError(t, err)
+		for m := range batch.Messages() {
+			each(m.Data())
+			got++
+		}
+		require.NoError(t, batch.Error())
+	}
+	return n
+}
+
+// waitOutputs polls until want outputs are stored and returns them.
+func waitOutputs(t *testing.T, js jetstream.JetStream, want int, within time.Duration) outputs {
+	t.Helper()
+	var o outputs
+	require.Eventually(t, func() bool {
+		o = readOutputs(t, js)
+		return o.total() >= want
+	}, within, 50*time.Millisecond, "outputs did not reach %d", want)
+	return o
+}
+
+// requireExactlyOnce checks that each id has exactly one output in all.
+func requireExactlyOnce(t *testing.T, o outputs, resultIDs, deadIDs []string) {
+	t.Helper()
+	for _, id := range resultIDs {
+		require.Len(t, o.results[id], 1, "results of %s", id)
+		require.Empty(t, o.deadLetters[id], "dead letters of %s", id)
+	}
+	for _, id := range deadIDs {
+		require.Len(t, o.deadLetters[id], 1, "dead letters of %s", id)
+		require.Empty(t, o.results[id], "results of %s", id)
+	}
+	require.Equal(t, len(resultIDs), o.resultMsgs, "result messages")
+	require.Equal(t, len(deadIDs), o.deadMsgs, "dead-letter messages")
+}
+
+func ids(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%04d", prefix, i)
+	}
+	return out
+}
+
+func events(idList []string) [][]byte {
+	out := make([][]byte, len(idList))
+	for i, id := range idList {
+		out[i] = event(id, nil)
+	}
+	return out
+}

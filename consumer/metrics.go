@@ -1,0 +1,51 @@
+package consumer
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics of the consumer; the predictor counts calls and retries itself.
+type metrics struct {
+	received      prometheus.Counter
+	results       prometheus.Counter
+	deadLetters   *prometheus.CounterVec
+	redeliveries  *prometheus.CounterVec
+	held          prometheus.GaugeFunc
+	inflight      prometheus.Gauge
+	latency       prometheus.Histogram
+	consumerState *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer, held func() float64) *metrics {
+	m := &metrics{
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "worker_events_received_total", Help: "Input messages pulled from JetStream, redeliveries included.",
+		}),
+		results: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "worker_results_total", Help: "Results published and acknowledged by JetStream.",
+		}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "worker_dead_letters_total", Help: "Dead letters published, by reason.",
+		}, []string{"reason"}),
+		redeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "worker_naks_total", Help: "Messages handed back for redelivery, by cause.",
+		}, []string{"cause"}),
+		held: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "worker_held_messages", Help: "Input messages held: pending, in a call or awaiting a publish ack.",
+		}, held),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "worker_inflight_calls", Help: "Predict calls in flight.",
+		}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "worker_event_seconds",
+			Help:    "Time from pulling a message to settling it (ack, term or nak).",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+		}),
+		consumerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "worker_consumer_messages",
+			Help: "The durable consumer's state as the server reports it: pending (not yet delivered) and ack_pending; for autoscalers.",
+		}, []string{"state"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.held, m.inflight, m.latency, m.consumerState)
+	}
+	return m
+}
