@@ -253,7 +253,7 @@ func jsonKind(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.String:
 		return "a string"
-	case reflect.Float32, reflect.Float64, reflect.Int, reflect.Uint32:
+	case reflect.Float64:
 		return "a number"
 	case reflect.Slice:
 		return "an array"

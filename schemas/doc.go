@@ -14,8 +14,9 @@
 // verdicts, except in cases the schema cannot see:
 //
 //   - encoding/json matches keys case-insensitively, so DecodeEvent
-//     accepts "ID" for "id" (and uses the last of duplicate keys);
-//     producers must write the names exactly as the schema does.
+//     reads "ID" as "id" where the schema sees a missing id and an
+//     unknown field, and it uses the last of duplicate keys. Producers
+//     must write the names exactly as the schema does.
 //   - The schema bounds base64 by length (the padded length of
 //     MaxImageBytes bytes); an unpadded string of that length decodes to
 //     one byte more, which DecodeEvent refuses as image_too_large.

@@ -177,15 +177,37 @@ func TestResultMarshalsToSchema(t *testing.T) {
 }
 
 func TestDeadLetterMarshalsToSchema(t *testing.T) {
-	for _, d := range []DeadLetter{fullDeadLetter(), {Error: ErrorInfo{Reason: ReasonInvalidJSON}, Source: testSrc, FailedAt: testTime}} {
-		data, err := json.Marshal(&d)
-		require.NoError(t, err)
-		require.NoError(t, ValidateDeadLetter(data), string(data))
-		var back DeadLetter
-		require.NoError(t, json.Unmarshal(data, &back))
-		if d.Original != nil {
-			require.Equal(t, d, back)
-		}
+	stored := fullDeadLetter()
+	stored.Original, stored.OriginalObject = nil, &ObjectRef{Bucket: "deadletters", Name: "IMAGES.1042"}
+	tests := []struct {
+		name         string
+		letter       DeadLetter
+		wantOriginal string // as written in JSON; "-" for absent
+	}{
+		{"every field", fullDeadLetter(), base64.StdEncoding.EncodeToString(fullDeadLetter().Original)},
+		{"original stored aside", stored, "-"},
+		{"empty message", DeadLetter{Error: ErrorInfo{Reason: ReasonInvalidJSON}, Source: testSrc, FailedAt: testTime}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := json.Marshal(&tt.letter)
+			require.NoError(t, err)
+			require.NoError(t, ValidateDeadLetter(data), string(data))
+
+			var fields map[string]any
+			require.NoError(t, json.Unmarshal(data, &fields))
+			original, ok := fields["original"]
+			if tt.wantOriginal == "-" {
+				require.False(t, ok, "original written beside original_object")
+			} else {
+				require.Equal(t, tt.wantOriginal, original)
+			}
+			var back DeadLetter
+			require.NoError(t, json.Unmarshal(data, &back))
+			require.Equal(t, Version, back.SchemaVersion)
+			require.Equal(t, tt.letter.OriginalObject, back.OriginalObject)
+			require.Equal(t, string(tt.letter.Original), string(back.Original))
+		})
 	}
 }
 
@@ -227,6 +249,10 @@ func TestSchemasRejectBrokenDocuments(t *testing.T) {
 		{"dead letter reason not a word", ValidateDeadLetter, mutate(fullDeadLetter(), func(m map[string]any) {
 			m["error"].(map[string]any)["reason"] = "Model Not Found"
 		})},
+		{"dead letter with original and original_object", ValidateDeadLetter, mutate(fullDeadLetter(), func(m map[string]any) {
+			m["original_object"] = map[string]any{"bucket": "b", "name": "n"}
+		})},
+		{"dead letter without original", ValidateDeadLetter, mutate(fullDeadLetter(), func(m map[string]any) { delete(m, "original") })},
 		{"dead letter original not base64", ValidateDeadLetter, mutate(fullDeadLetter(), func(m map[string]any) { m["original"] = "{not base64}" })},
 		{"not JSON", ValidateDeadLetter, []byte(`{`)},
 	}
@@ -255,6 +281,7 @@ func TestSchemaDocuments(t *testing.T) {
 	}
 	def := func(doc, name string) any { return parsed[doc]["$defs"].(map[string]any)[name] }
 	require.Equal(t, def("event", "objectRef"), def("result", "objectRef"))
+	require.Equal(t, def("event", "objectRef"), def("deadletter", "objectRef"))
 	require.Equal(t, def("result", "source"), def("deadletter", "source"))
 
 	b64 := parsed["event"]["$defs"].(map[string]any)["image"].(map[string]any)["properties"].(map[string]any)["base64"].(map[string]any)
