@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/imgpredict/worker/internal/natstest"
+	"github.com/imgpredict/worker/predictor/clarifaitest"
+	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/schemas"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDemoPrintsAResultForEverySample(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"demo"}, &out, &errOut, env(nil))
+	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	require.Equal(t, 11, strings.Count(out.String(), "\nresult "), out.String())
+	require.Contains(t, out.String(), "unsupported_format")
+	require.Contains(t, out.String(), "red ", "the red square on blue is seen as red")
+}
+
+func TestConfigFromEnvAndFlags(t *testing.T) {
+	cfg, err := loadConfig("worker", []string{"--worker-batch-size", "64", "--embedded"},
+		env(map[string]string{"WORKER_BATCH_SIZE": "32", "WORKER_BATCH_WAIT": "250ms", "CLARIFAI_MODEL_ID": "m1"}))
+	require.NoError(t, err)
+	require.Equal(t, 64, cfg.Consumer.BatchSize, "a flag beats the environment")
+	require.Equal(t, 250*time.Millisecond, cfg.Consumer.BatchWait)
+	require.Equal(t, "m1", cfg.Consumer.DefaultModel.ID)
+	require.True(t, cfg.Embedded)
+	require.Equal(t, "local", cfg.Predictor, "embedded without a PAT uses the offline predictor")
+
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"CLARIFAI_PAT": "x", "WORKER_BATCH_SIZE": "500"}, "WORKER_BATCH_SIZE"},
+		{map[string]string{"CLARIFAI_PAT": "x", "WORKER_BATCH_WAIT": "soon"}, "WORKER_BATCH_WAIT"},
+		{map[string]string{"CLARIFAI_PAT": "x", "WORKER_RESULTS_SUBJECT": "images.results"}, "WORKER_RESULTS_SUBJECT"},
+		{map[string]string{}, "CLARIFAI_PAT"},
+		{map[string]string{"CLARIFAI_PAT": "x", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+	} {
+		_, err := loadConfig("worker", nil, env(tc.env))
+		require.ErrorContains(t, err, tc.want, "env %v", tc.env)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestWorkerAgainstFakeClarifai runs the wired worker against the fake
+// Clarifai server through a throttling storm, shuffled outputs and a
+// MIXED_STATUS answer, and checks every event's fate by id.
+func TestWorkerAgainstFakeClarifai(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	fake := clarifaitest.NewServer()
+	t.Cleanup(fake.Close)
+	fake.RequirePAT("test-pat")
+	fake.Shuffle(true)
+	fake.EchoInputIDs(true)
+	fake.Throttle(6)
+	fake.FailInput("s7-d1", sc.StatusCode_INPUT_INVALID_ARGUMENT, 0)
+
+	httpAddr := freeAddr(t)
+	cfg, err := loadConfig("worker", []string{
+		"--nats-url", srv.ClientURL(), "--clarifai-endpoint", fake.Addr(), "--clarifai-insecure",
+		"--worker-batch-wait", "20ms", "--worker-http-addr", httpAddr,
+	}, env(map[string]string{"CLARIFAI_PAT": "test-pat", "CLARIFAI_RATE_LIMIT": "200"}))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runWorker(ctx, cfg, zerolog.Nop(), nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + httpAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 20*time.Millisecond)
+
+	const n = 400
+	for i := range n {
+		_, err := js.PublishAsync("images.upload", []byte(fmt.Sprintf(`{"id":"evt-%d","image":{"url":"https://example.com/%d.jpg"}}`, i, i)))
+		require.NoError(t, err)
+	}
+	<-js.PublishAsyncComplete()
+
+	results, dead := readAll(t, js, n)
+	require.Len(t, dead, 1)
+	require.Equal(t, "evt-6", dead[0].EventID, "stream sequence 7 is the seventh event")
+	require.Equal(t, "invalid_input", dead[0].Error.Reason)
+	require.Equal(t, uint32(30104), dead[0].Error.Code)
+	require.Len(t, results, n-1)
+	for id, r := range results {
+		want := fmt.Sprintf("s%d-d%d", r.Source.Sequence, r.Source.Deliveries)
+		require.Equal(t, want, r.Concepts[0].ID, "shuffled outputs landed on the wrong event %s", id)
+	}
+	require.Greater(t, fake.Calls(), 6, "throttled calls were retried")
+
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, string(body), "worker_results_total 399")
+	require.Contains(t, string(body), `worker_dead_letters_total{reason="invalid_input"} 1`)
+}
+
+// readAll waits until want outputs are stored; results are keyed by event id
+// and a duplicate fails the test.
+func readAll(t *testing.T, js jetstream.JetStream, want int) (map[string]schemas.Result, []schemas.DeadLetter) {
+	t.Helper()
+	results := map[string]schemas.Result{}
+	var dead []schemas.DeadLetter
+	ctx := t.Context()
+	var rs, ds jetstream.Consumer
+	require.Eventually(t, func() bool {
+		var err1, err2 error
+		rs, err1 = js.OrderedConsumer(ctx, "PREDICTIONS", jetstream.OrderedConsumerConfig{})
+		ds, err2 = js.OrderedConsumer(ctx, "DEADLETTERS", jetstream.OrderedConsumerConfig{})
+		return err1 == nil && err2 == nil
+	}, 10*time.Second, 20*time.Millisecond)
+	deadline := time.Now().Add(60 * time.Second)
+	for len(results)+len(dead) < want {
+		require.True(t, time.Now().Before(deadline), "only %d of %d outputs", len(results)+len(dead), want)
+		for _, c := range []jetstream.Consumer{rs, ds} {
+			batch, err := c.FetchNoWait(500)
+			require.NoError(t, err)
+			for m := range batch.Messages() {
+				if c == rs {
+					var r schemas.Result
+					require.NoError(t, json.Unmarshal(m.Data(), &r))
+					_, dup := results[r.EventID]
+					require.False(t, dup, "two results for %s", r.EventID)
+					results[r.EventID] = r
+				} else {
+					var d schemas.DeadLetter
+					require.NoError(t, json.Unmarshal(m.Data(), &d))
+					dead = append(dead, d)
+				}
+			}
+		}
+	}
+	return results, dead
+}
+
+// TestSIGTERMUnderLoadLosesNothing stops a running worker with SIGTERM
+// while calls are under way, then lets a second worker finish: every
+// event gets exactly one result.
+func TestSIGTERMUnderLoadLosesNothing(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	fake := clarifaitest.NewServer()
+	t.Cleanup(fake.Close)
+	fake.SetLatency(30 * time.Millisecond)
+	vars := env(map[string]string{
+		"NATS_URL": srv.ClientURL(), "CLARIFAI_ENDPOINT": fake.Addr(), "CLARIFAI_INSECURE": "true",
+		"CLARIFAI_PAT": "p", "CLARIFAI_RATE_LIMIT": "50", "WORKER_BATCH_SIZE": "16", "WORKER_HTTP_ADDR": "",
+	})
+	require.NoError(t, runUntil(t, vars, func() bool { return fake.Calls() > 0 }, func() {
+		for i := range 800 {
+			_, err := js.PublishAsync("images.upload", []byte(fmt.Sprintf(`{"id":"evt-%d","image":{"url":"https://example.com/x.jpg"}}`, i)))
+			require.NoError(t, err)
+		}
+		<-js.PublishAsyncComplete()
+	}))
+	stream, err := js.Stream(t.Context(), "PREDICTIONS")
+	require.NoError(t, err)
+	info, err := stream.Info(t.Context())
+	require.NoError(t, err)
+	require.Less(t, info.State.Msgs, uint64(800), "the worker was stopped before it finished")
+
+	done := make(chan int, 1)
+	go func() { done <- run(nil, io.Discard, io.Discard, vars) }()
+	results, dead := readAll(t, js, 800)
+	require.Len(t, results, 800)
+	require.Empty(t, dead)
+	require.NoError(t, syscall.Kill(syscall.Getpid(), syscall.SIGTERM))
+	require.Equal(t, 0, <-done)
+}
+
+// runUntil runs the worker, calls load, waits for cond, then sends the
+// process SIGTERM (which the worker catches) and waits for a clean exit.
+func runUntil(t *testing.T, vars func(string) string, cond func() bool, load func()) error {
+	t.Helper()
+	done := make(chan int, 1)
+	go func() { done <- run(nil, io.Discard, io.Discard, vars) }()
+	load()
+	require.Eventually(t, cond, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, syscall.Kill(syscall.Getpid(), syscall.SIGTERM))
+	if code := <-done; code != 0 {
+		return fmt.Errorf("exit code %d", code)
+	}
+	return nil
+}

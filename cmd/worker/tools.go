@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/imgpredict/worker/emit"
+	"github.com/imgpredict/worker/schemas"
+	"github.com/imgpredict/worker/tail"
+)
+
+// toolConn connects a tool (emit, tail) to NATS with the NATS_* settings.
+func toolConn(n natsConfig, stderr io.Writer) (jetstream.JetStream, func(), error) {
+	log := zerolog.New(stderr).Level(zerolog.WarnLevel)
+	nc, err := connect(n.URL, n, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return js, func() { drain(nc, log) }, nil
+}
+
+func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var n natsConfig
+	cfg := emit.Config{}
+	var model schemas.Model
+	fs := flag.NewFlagSet("worker emit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: worker emit [flags] FILE|DIR|URL|EVENTS.jsonl ...")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.Subject, "subject", emit.DefaultSubject, "subject to publish events on")
+	fs.StringVar(&cfg.Bucket, "bucket", emit.DefaultBucket, "Object Store bucket for large images")
+	fs.Int64Var(&cfg.InlineMax, "inline-max", emit.DefaultInlineMax, "largest image sent inline as base64, in bytes")
+	fs.StringVar(&cfg.IDPrefix, "id-prefix", "", "prefix of the generated event ids")
+	fs.StringVar(&model.ID, "model-id", "", "model id written into the events (default: the worker's)")
+	fs.StringVar(&model.VersionID, "model-version-id", "", "model version id written into the events")
+	if err := natsSettings(&n).load(fs, args, getenv, nil); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	if model != (schemas.Model{}) {
+		cfg.Model = &model
+	}
+	js, closeConn, err := toolConn(n, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	_, err = emit.Run(ctx, js, cfg, fs.Args(), stdout)
+	return err
+}
+
+func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var n natsConfig
+	var cfg tail.Config
+	fs := flag.NewFlagSet("worker tail", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.ResultsStream, "results-stream", tail.DefaultResultsStream, "stream of results")
+	fs.StringVar(&cfg.ResultsSubject, "results-subject", tail.DefaultResultsSubject, "subjects of results to show")
+	fs.StringVar(&cfg.DeadLetterStream, "deadletter-stream", tail.DefaultDeadLetterStream, "stream of dead letters")
+	fs.StringVar(&cfg.DeadLetterSubject, "deadletter-subject", tail.DefaultDeadLetterSubject, "subjects of dead letters to show")
+	fs.BoolVar(&cfg.JSON, "json", false, "print each message as raw JSON, one per line")
+	fs.IntVar(&cfg.Count, "count", 0, "exit after this many messages (0 = follow until interrupted)")
+	fs.BoolVar(&cfg.All, "all", false, "replay the streams from the start")
+	if err := natsSettings(&n).load(fs, args, getenv, nil); err != nil {
+		return err
+	}
+	js, closeConn, err := toolConn(n, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	err = tail.Run(ctx, js, cfg, stdout)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("%w (start the worker first: it creates the streams)", err)
+	}
+	return err
+}
