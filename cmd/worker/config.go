@@ -22,11 +22,12 @@ type natsConfig struct {
 
 // clarifaiConfig says how to reach Clarifai.
 type clarifaiConfig struct {
-	PAT         string
-	Endpoint    string
-	Insecure    bool
-	RateLimit   float64
-	CallTimeout time.Duration
+	PAT           string
+	Endpoint      string
+	Insecure      bool
+	RateLimit     float64
+	CallTimeout   time.Duration
+	ThrottlePause time.Duration
 }
 
 // config is the whole worker's configuration.
@@ -61,6 +62,7 @@ func workerSettings(cfg *config) settings {
 		{"CLARIFAI_MODEL_VERSION_ID", "", "default model version (empty = latest)", str(&c.DefaultModel.VersionID)},
 		{"CLARIFAI_RATE_LIMIT", "15", "predict calls per second over all goroutines", float(&cfg.Clarifai.RateLimit)},
 		{"CLARIFAI_CALL_TIMEOUT", "30s", "deadline of one predict call", duration(&cfg.Clarifai.CallTimeout)},
+		{"CLARIFAI_THROTTLE_PAUSE", "5s", "pause of all calls after a throttling answer", duration(&cfg.Clarifai.ThrottlePause)},
 		{"WORKER_PREDICTOR", "", "clarifai or local (default: local with --embedded and no PAT, else clarifai)", str(&cfg.Predictor)},
 		{"WORKER_STREAM", "IMAGES", "input stream", str(&c.Stream)},
 		{"WORKER_SUBJECTS", "images.>", "input subjects, comma-separated", list(&c.Subjects)},

@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imgpredict/worker/internal/natstest"
-	"github.com/imgpredict/worker/predictor/clarifaitest"
 	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/predictor/clarifaitest"
 	"github.com/imgpredict/worker/schemas"
 )
 
@@ -86,7 +86,7 @@ func TestWorkerAgainstFakeClarifai(t *testing.T) {
 	cfg, err := loadConfig("worker", []string{
 		"--nats-url", srv.ClientURL(), "--clarifai-endpoint", fake.Addr(), "--clarifai-insecure",
 		"--worker-batch-wait", "20ms", "--worker-http-addr", httpAddr,
-	}, env(map[string]string{"CLARIFAI_PAT": "test-pat", "CLARIFAI_RATE_LIMIT": "200"}))
+	}, env(map[string]string{"CLARIFAI_PAT": "test-pat", "CLARIFAI_RATE_LIMIT": "200", "CLARIFAI_THROTTLE_PAUSE": "50ms"}))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -108,13 +108,14 @@ func newPredictor(cfg *config, log zerolog.Logger, reg prometheus.Registerer) (c
 		return p, func() {}, err
 	}
 	c, err := predictor.NewClient(predictor.ClientConfig{
-		Endpoint:    cfg.Clarifai.Endpoint,
-		Insecure:    cfg.Clarifai.Insecure,
-		PAT:         cfg.Clarifai.PAT,
-		CallTimeout: cfg.Clarifai.CallTimeout,
-		MaxBatch:    cfg.Consumer.BatchSize,
-		RateLimit:   cfg.Clarifai.RateLimit,
-		Registerer:  reg,
+		Endpoint:      cfg.Clarifai.Endpoint,
+		Insecure:      cfg.Clarifai.Insecure,
+		PAT:           cfg.Clarifai.PAT,
+		CallTimeout:   cfg.Clarifai.CallTimeout,
+		MaxBatch:      cfg.Consumer.BatchSize,
+		RateLimit:     cfg.Clarifai.RateLimit,
+		ThrottlePause: cfg.Clarifai.ThrottlePause,
+		Registerer:    reg,
 	}, log)
 	if err != nil {
 		return nil, nil, err
