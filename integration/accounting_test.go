@@ -170,20 +170,8 @@ func waitSettled(ctx context.Context, t *testing.T, js jetstream.JetStream, even
 		}
 		return streamMsgs(ctx, js, resultsStream)+streamMsgs(ctx, js, deadLetterStream) >= uint64(events)
 	}
-	deadline := time.Now().Add(within)
-	for !settled() {
-		if time.Now().After(deadline) {
-			t.Errorf("events not settled within %s", within)
-			return
-		}
-		wait := time.NewTimer(250 * time.Millisecond)
-		select {
-		case <-wait.C:
-		case <-ctx.Done():
-			wait.Stop()
-			t.Errorf("waiting for events to settle: %v", ctx.Err())
-			return
-		}
+	if !pollUntil(ctx, within, settled) {
+		t.Errorf("events not settled within %s", within)
 	}
 }
 

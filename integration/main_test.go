@@ -32,6 +32,12 @@ func testMain(m *testing.M) int {
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
 		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
+	// The suite pins NATS client ports on 127.0.0.1, so it needs the
+	// engine on this host. Say so: inside a container (a /.dockerenv
+	// exists) testcontainers would otherwise dial the default gateway.
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
+		_ = os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 

@@ -147,16 +147,39 @@ func startCluster(ctx context.Context, t *testing.T, nw *testcontainers.DockerNe
 // wait alone proves nothing.
 func waitHealthy(ctx context.Context, t *testing.T, n *natsNode) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	var last error
+	ok := pollUntil(ctx, 60*time.Second, func() bool {
 		url, err := n.c.PortEndpoint(ctx, "8222/tcp", "http")
 		if err != nil {
+			last = err
 			return false
 		}
 		resp, err := http.Get(url + "/healthz")
 		if err != nil {
+			last = err
 			return false
 		}
 		_ = resp.Body.Close()
+		last = fmt.Errorf("%s/healthz: %s", url, resp.Status)
 		return resp.StatusCode == http.StatusOK
-	}, 60*time.Second, 250*time.Millisecond, "%s never became healthy", n.name)
+	})
+	require.True(t, ok, "%s never became healthy: %v", n.name, last)
+}
+
+// pollUntil calls cond every 250ms until it holds, within or ctx ends.
+func pollUntil(ctx context.Context, within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
