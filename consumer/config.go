@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/schemas"
 )
 
 // ErrInvalidConfig wraps every configuration error.
@@ -35,6 +36,8 @@ type Config struct {
 	// OutputStreams are created with the input stream when CreateStreams
 	// is on (results and dead letters).
 	OutputStreams []jetstream.StreamConfig
+	// MaxImageBytes bounds images read from the Object Store.
+	MaxImageBytes uint64
 	// InfoInterval is how often the consumer's state is polled.
 	InfoInterval time.Duration
 
@@ -62,6 +65,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.NakDelayBase, time.Second)
 	setDefault(&c.NakDelayMax, time.Minute)
 	setDefault(&c.InfoInterval, 5*time.Second)
+	setDefault(&c.MaxImageBytes, schemas.MaxImageBytes)
 	setDefault(&c.DefaultModel.UserID, "clarifai")
 	setDefault(&c.DefaultModel.AppID, "main")
 	setDefault(&c.DefaultModel.ID, "general-image-recognition")

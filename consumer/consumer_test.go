@@ -3,7 +3,6 @@ package consumer
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -27,7 +26,7 @@ func TestEveryEventEndsAsOneResultInFullBatches(t *testing.T) {
 	srv := natstest.Start(t)
 	_, js := natstest.Connect(t, srv.ClientURL())
 	cfg := testConfig()
-	cfg.CreateStreams = true
+	cfg.BatchWait = time.Second // far longer than pulling 128 messages takes
 	require.NoError(t, EnsureStream(t.Context(), js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}}))
 
 	want := ids("evt", 1000)
@@ -49,9 +48,13 @@ func TestEveryEventEndsAsOneResultInFullBatches(t *testing.T) {
 }
 
 func TestBadInputBecomesADeadLetterWithItsReason(t *testing.T) {
-	srv := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 32 << 20 })
+	srv := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 1 << 20 })
 	_, js := natstest.Connect(t, srv.ClientURL())
-	huge := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, schemas.MaxImageBytes+1))
+	store, err := js.CreateObjectStore(t.Context(), jetstream.ObjectStoreConfig{Bucket: "images"})
+	require.NoError(t, err)
+	_, err = store.PutBytes(t.Context(), "huge.png", bytes.Repeat([]byte{1}, 4097))
+	require.NoError(t, err)
+	pad := strings.Repeat("x", 900<<10) // too large to inline in a dead letter
 	cases := []struct {
 		id, reason string
 		msg        string
@@ -62,7 +65,8 @@ func TestBadInputBecomesADeadLetterWithItsReason(t *testing.T) {
 		{"two-images", schemas.ReasonMultipleImages, `{"id": "two-images", "image": {"url": "https://example.com/a.jpg", "base64": "AAAA"}}`},
 		{"bad-b64", schemas.ReasonInvalidBase64, `{"id": "bad-b64", "image": {"base64": "not base64!"}}`},
 		{"ftp", schemas.ReasonInvalidURL, `{"id": "ftp", "image": {"url": "ftp://example.com/a.jpg"}}`},
-		{"huge", schemas.ReasonImageTooLarge, `{"id": "huge", "image": {"base64": "` + huge + `"}}`},
+		{"huge", schemas.ReasonImageTooLarge, `{"id": "huge", "image": {"object": {"bucket": "images", "name": "huge.png"}}}`},
+		{"padded", schemas.ReasonInvalidURL, `{"id": "padded", "image": {"url": "ftp://x/y.jpg"}, "metadata": {"pad": "` + pad + `"}}`},
 		{"no-object", reasonObjectNotFound, `{"id": "no-object", "image": {"object": {"bucket": "images", "name": "missing.jpg"}}}`},
 		{"meta", schemas.ReasonInvalidMetadata, `{"id": "meta", "image": {"url": "https://example.com/a.jpg"}, "metadata": [1, 2]}`},
 	}
@@ -71,10 +75,12 @@ func TestBadInputBecomesADeadLetterWithItsReason(t *testing.T) {
 	for _, c := range cases {
 		msgs = append(msgs, []byte(c.msg))
 	}
-	startWorker(t, js, &fakePredictor{}, testConfig())
+	cfg := testConfig()
+	cfg.MaxImageBytes = 4096
+	startWorker(t, js, &fakePredictor{}, cfg)
 	publishAll(t, js, msgs)
 
-	o := waitOutputs(t, js, len(msgs), 20*time.Second)
+	o := waitOutputs(t, js, len(msgs), 30*time.Second)
 	for _, id := range good {
 		require.Len(t, o.results[id], 1)
 	}

@@ -184,12 +184,20 @@ func readStream(t *testing.T, js jetstream.JetStream, stream string, each func([
 // waitOutputs polls until want outputs are stored and returns them.
 func waitOutputs(t *testing.T, js jetstream.JetStream, want int, within time.Duration) outputs {
 	t.Helper()
-	var o outputs
-	require.Eventually(t, func() bool {
-		o = readOutputs(t, js)
-		return o.total() >= want
-	}, within, 50*time.Millisecond, "outputs did not reach %d", want)
-	return o
+	deadline := time.Now().Add(within)
+	for {
+		o := readOutputs(t, js)
+		if o.total() >= want {
+			return o
+		}
+		if time.Now().After(deadline) {
+			for id, d := range o.deadLetters {
+				t.Logf("dead letter %q: %s", id, d[0].Error.Reason)
+			}
+			t.Fatalf("%d results and %d dead letters, want %d outputs", o.resultMsgs, o.deadMsgs, want)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval
+	}
 }
 
 // requireExactlyOnce checks that each id has exactly one output in all.

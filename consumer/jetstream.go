@@ -125,6 +125,10 @@ func (c *Consumer) fetch(ctx, work context.Context, cons jetstream.Consumer, n i
 	got := 0
 	for msg := range batch.Messages() {
 		got++
+		if len(msg.Data()) > largeMessage { // decoding it must not hold up the others
+			c.wg.Go(func() { c.intake(ctx, work, msg, out) })
+			continue
+		}
 		c.intake(ctx, work, msg, out)
 	}
 	err = batch.Error()
@@ -133,6 +137,10 @@ func (c *Consumer) fetch(ctx, work context.Context, cons jetstream.Consumer, n i
 	}
 	return got, err
 }
+
+// largeMessage is the size above which a message is taken in off the
+// fetch loop: the messages behind it must not wait for it.
+const largeMessage = 256 << 10
 
 // intake decodes one message and sends it on to the batcher, or settles it
 // at once when it can never be predicted.
@@ -203,9 +211,9 @@ func (c *Consumer) loadObject(ctx context.Context, it *item, ref *schemas.Object
 	if err == nil {
 		var info *jetstream.ObjectInfo
 		if info, err = store.GetInfo(ctx, ref.Name); err == nil {
-			if info.Size > schemas.MaxImageBytes {
+			if info.Size > c.cfg.MaxImageBytes {
 				return fate{kind: deadLetter, reason: schemas.ReasonImageTooLarge,
-					description: fmt.Sprintf("object %s/%s has %d bytes, more than %d", ref.Bucket, ref.Name, info.Size, schemas.MaxImageBytes)}, false
+					description: fmt.Sprintf("object %s/%s has %d bytes, more than %d", ref.Bucket, ref.Name, info.Size, c.cfg.MaxImageBytes)}, false
 			}
 			it.event.Image.Bytes, err = store.GetBytes(ctx, ref.Name)
 		}

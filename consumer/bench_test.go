@@ -1,0 +1,63 @@
+package consumer
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// benchItems are n items spread over groups keys, arrived in order.
+func benchItems(n, groups int) []*item {
+	start := time.Now()
+	its := make([]*item, n)
+	for i := range its {
+		its[i] = &item{key: fmt.Sprintf("model-%d", i%groups), arrived: start.Add(time.Duration(i) * time.Microsecond)}
+	}
+	return its
+}
+
+// BenchmarkBatchAssemble is the batch loop's work under backlog: every
+// pulled item is added, and each full batch is found and taken.
+func BenchmarkBatchAssemble(b *testing.B) {
+	for _, groups := range []int{1, 4} {
+		b.Run(fmt.Sprintf("groups=%d", groups), func(b *testing.B) {
+			its := benchItems(1280, groups)
+			now := its[len(its)-1].arrived
+			b.ReportAllocs()
+			for b.Loop() {
+				p := newPending(128, 100*time.Millisecond)
+				taken := 0
+				for _, it := range its {
+					p.add(it)
+					if key, _ := p.due(now); key != "" {
+						taken += len(p.take(key))
+					}
+				}
+				for key, _ := p.due(now.Add(time.Second)); key != ""; key, _ = p.due(now.Add(time.Second)) {
+					taken += len(p.take(key))
+				}
+				if taken != len(its) {
+					b.Fatalf("took %d of %d items", taken, len(its))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(its)), "ns/item")
+		})
+	}
+}
+
+// BenchmarkBatchDueLightLoad is the batch loop asking, with few items
+// pending in many groups, whether a batch is due.
+func BenchmarkBatchDueLightLoad(b *testing.B) {
+	p := newPending(128, 100*time.Millisecond)
+	its := benchItems(16, 16)
+	for _, it := range its {
+		p.add(it)
+	}
+	now := its[0].arrived
+	b.ReportAllocs()
+	for b.Loop() {
+		if key, _ := p.due(now); key != "" {
+			b.Fatal("nothing should be due yet")
+		}
+	}
+}
