@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/imgpredict/worker/consumer"
+	"github.com/imgpredict/worker/embedded"
+	"github.com/imgpredict/worker/publisher"
+)
+
+// Stream and subject names, as the worker's defaults.
+const (
+	inputStream   = "IMAGES"
+	resultsStream = "PREDICTIONS"
+	deadStream    = "DEADLETTERS"
+	resultSubject = "predictions.general-image-recognition"
+)
+
+// conn is one client connection with its JetStream context.
+type conn struct {
+	nc *nats.Conn
+	js jetstream.JetStream
+}
+
+func dial(url, name string) (conn, error) {
+	nc, err := nats.Connect(url, nats.Name(name))
+	if err != nil {
+		return conn{}, fmt.Errorf("connect %s: %w", name, err)
+	}
+	// The same async publish window as cmd/worker.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(15*time.Second))
+	if err != nil {
+		nc.Close()
+		return conn{}, fmt.Errorf("jetstream %s: %w", name, err)
+	}
+	return conn{nc: nc, js: js}, nil
+}
+
+// bench holds the server and two connections: one for the system under
+// test (worker, ceiling loop, naive loop), one for the load generator and
+// the observer, as in production where they are separate processes.
+type bench struct {
+	srv     *embedded.Server
+	dataDir string
+	sut     conn
+	drv     conn
+	log     zerolog.Logger
+	results jetstream.Stream
+}
+
+func newBench(ctx context.Context, log zerolog.Logger) (*bench, error) {
+	dir, err := os.MkdirTemp("", "workerbench-*")
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	srv, err := embedded.Start(ctx, embedded.Config{Listen: "127.0.0.1:-1", DataDir: dir}, log)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("start server: %w", err)
+	}
+	b := &bench{srv: srv, dataDir: dir, log: log}
+	if b.sut, err = dial(srv.ClientURL(), "workerbench-sut"); err == nil {
+		b.drv, err = dial(srv.ClientURL(), "workerbench-driver")
+	}
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *bench) close() {
+	for _, c := range []conn{b.sut, b.drv} {
+		if c.nc != nil {
+			c.nc.Close()
+		}
+	}
+	b.srv.Shutdown()
+	_ = os.RemoveAll(b.dataDir)
+}
+
+func streamConfigs() []jetstream.StreamConfig {
+	return []jetstream.StreamConfig{
+		{Name: inputStream, Subjects: []string{"images.>"}, Storage: jetstream.FileStorage},
+		{Name: resultsStream, Subjects: []string{"predictions.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
+		{Name: deadStream, Subjects: []string{"deadletters.>"}, Storage: jetstream.FileStorage},
+	}
+}
+
+// fresh deletes the streams of the previous scenario and creates empty
+// ones, so that every scenario starts from the same state.
+func (b *bench) fresh(ctx context.Context) error {
+	for _, s := range streamConfigs() {
+		if err := b.drv.js.DeleteStream(ctx, s.Name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("delete stream %s: %w", s.Name, err)
+		}
+		if err := consumer.EnsureStream(ctx, b.drv.js, s); err != nil {
+			return err
+		}
+	}
+	s, err := b.drv.js.Stream(ctx, resultsStream)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", resultsStream, err)
+	}
+	b.results = s
+	return nil
+}
+
+// event is an event as an upload service would publish it.
+func event(id string, metadata string) []byte {
+	ev := `{"id":"` + id + `","image":{"url":"https://images.example.com/uploads/` + id + `.jpg"}`
+	if metadata != "" {
+		ev += `,"metadata":` + metadata
+	}
+	return []byte(ev + "}")
+}
+
+// publishBacklog stores n events in the input stream.
+func (b *bench) publishBacklog(ctx context.Context, prefix string, n int) error {
+	for i := range n {
+		id := prefix + "-" + strconv.Itoa(i)
+		if _, err := b.drv.js.PublishAsync("images.bench."+strconv.Itoa(i%4), event(id, "")); err != nil {
+			return fmt.Errorf("publish event %d: %w", i, err)
+		}
+	}
+	select {
+	case <-b.drv.js.PublishAsyncComplete():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stored is how many results the results stream holds.
+func (b *bench) stored(ctx context.Context) (uint64, error) {
+	info, err := b.results.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("results stream info: %w", err)
+	}
+	return info.State.Msgs, nil
+}
+
+// waitStored polls until more than above results are stored and returns
+// the count and when it was seen.
+func (b *bench) waitStored(ctx context.Context, above uint64, poll, within time.Duration) (uint64, time.Time, error) {
+	deadline := time.Now().Add(within)
+	for {
+		n, err := b.stored(ctx)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		now := time.Now()
+		if n > above {
+			return n, now, nil
+		}
+		if now.After(deadline) {
+			return n, now, fmt.Errorf("results stuck at %d within %s", n, within)
+		}
+		if err := sleep(ctx, poll); err != nil {
+			return 0, time.Time{}, err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// worker is a running consumer.
+type worker struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// workerConfig is the worker's default configuration for the bench streams.
+func workerConfig() consumer.Config {
+	return consumer.Config{
+		CreateStreams: true,
+		OutputStreams: streamConfigs()[1:],
+		ShutdownWait:  5 * time.Second,
+	}
+}
+
+func (b *bench) startWorker(ctx context.Context, pred consumer.Predictor, cfg consumer.Config) (*worker, error) {
+	pub, err := publisher.New(b.sut.js, publisher.Config{}, b.log)
+	if err != nil {
+		return nil, fmt.Errorf("publisher: %w", err)
+	}
+	c, err := consumer.New(b.sut.js, pred, pub, cfg, b.log, nil)
+	if err != nil {
+		return nil, fmt.Errorf("consumer: %w", err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	w := &worker{cancel: cancel, done: make(chan error, 1)}
+	go func() { w.done <- c.Run(wctx) }()
+	return w, nil
+}
+
+// stop ends the worker and waits until it has settled what it held.
+func (w *worker) stop() error {
+	w.cancel()
+	return <-w.done
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/imgpredict/worker/predictor"
+)
+
+// Goals of issue 6.
+const (
+	goalWorkerRatio   = 0.8
+	goalQuotaRatio    = 0.95
+	goalInputsPerCall = 127
+)
+
+// report is everything one run measured.
+type report struct {
+	Machine  machine  `json:"machine"`
+	Settings settings `json:"settings"`
+
+	Ceiling    throughput   `json:"broker_ceiling"`
+	Worker     throughput   `json:"worker_instant"`
+	WorkerFake throughput   `json:"worker_fake_0ms"`
+	Quota      quota        `json:"quota"`
+	Latency    latencies    `json:"latency"`
+	Memory     []memoryRun  `json:"memory"`
+	Naive      naive        `json:"naive"`
+	Sweep      []sweepPoint `json:"sweep"`
+
+	Seconds float64 `json:"seconds"`
+}
+
+type settings struct {
+	FakeLatencyMs float64 `json:"fake_latency_ms"`
+	RateLimit     float64 `json:"rate_limit_calls_per_s"`
+	QuotaCeiling  float64 `json:"quota_ceiling_images_per_s"`
+	BatchSize     int     `json:"batch_size"`
+	BatchWaitMs   float64 `json:"batch_wait_ms"`
+	MaxInflight   int     `json:"max_inflight"`
+	ResultBytes   int     `json:"result_bytes"`
+	FileStorage   bool    `json:"file_storage"`
+}
+
+type quota struct {
+	ImagesPerS    float64 `json:"images_per_s"`
+	Ratio         float64 `json:"ratio_to_quota"`
+	InputsPerCall float64 `json:"mean_inputs_per_call"`
+	Calls         int     `json:"calls"`
+	PartialCalls  int     `json:"partial_calls"`
+}
+
+type naive struct {
+	InstantPerS float64 `json:"instant_events_per_s"`
+	FakePerS    float64 `json:"fake_events_per_s"`
+	// Speedups are the batched worker's rates over the naive ones.
+	InstantSpeedup float64 `json:"instant_speedup"`
+	FakeSpeedup    float64 `json:"fake_speedup"`
+}
+
+// sweepPoint is one setting of WORKER_BATCH_WAIT or WORKER_MAX_INFLIGHT.
+type sweepPoint struct {
+	Setting     string  `json:"setting"`
+	BatchWaitMs float64 `json:"batch_wait_ms"`
+	MaxInflight int     `json:"max_inflight"`
+	ImagesPerS  float64 `json:"images_per_s"`
+	Ratio       float64 `json:"ratio_to_quota"`
+	P50ms       float64 `json:"p50_ms"`
+	P99ms       float64 `json:"p99_ms"`
+}
+
+// step announces a scenario on stderr, so that a long run shows progress.
+type step struct {
+	w     io.Writer
+	start time.Time
+}
+
+func (s step) say(format string, args ...any) {
+	fmt.Fprintf(s.w, "[%5.1fs] %s\n", time.Since(s.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func measure(ctx context.Context, o options, log zerolog.Logger, progress io.Writer) (*report, error) {
+	st := step{w: progress, start: time.Now()}
+	sz := o.sizes
+	def := workerConfig()
+	def.SetDefaults()
+	body, err := resultSized()
+	if err != nil {
+		return nil, err
+	}
+	rep := &report{Machine: describeMachine(), Settings: settings{
+		FakeLatencyMs: ms(o.latency), RateLimit: o.rate, QuotaCeiling: o.rate * predictor.MaxInputsPerCall,
+		BatchSize: def.BatchSize, BatchWaitMs: ms(def.BatchWait), MaxInflight: def.MaxInflight,
+		ResultBytes: len(body), FileStorage: true,
+	}}
+	quotaCeiling := rep.Settings.QuotaCeiling
+	b, err := newBench(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	defer b.close()
+
+	st.say("1. broker ceiling, %d events", sz.Events)
+	if rep.Ceiling, err = b.ceiling(ctx, sz.Events); err != nil {
+		return nil, fmt.Errorf("broker ceiling: %w", err)
+	}
+	st.say("2. worker throughput, instant predictor and fake at 0 ms")
+	if rep.Worker, err = b.drain(ctx, instant{}, workerConfig(), sz.Events, o.cpuprofile); err != nil {
+		return nil, fmt.Errorf("worker throughput: %w", err)
+	}
+	rep.Worker.RatioToCeiling = rep.Worker.EventsPerS / rep.Ceiling.EventsPerS
+	err = withFake(0, 1e6, log, func(f *fake) (err error) {
+		rep.WorkerFake, err = b.drain(ctx, f.client, workerConfig(), sz.Events, "")
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("worker throughput, fake: %w", err)
+	}
+	rep.WorkerFake.RatioToCeiling = rep.WorkerFake.EventsPerS / rep.Ceiling.EventsPerS
+
+	st.say("3. quota efficiency, %s window", sz.QuotaWindow)
+	err = withFake(o.latency, o.rate, log, func(f *fake) error {
+		rate, err := b.backlogRate(ctx, f.client, workerConfig(), backlogFor(quotaCeiling, sz.QuotaWindow), sz.QuotaWindow)
+		rep.Quota = quota{ImagesPerS: rate, Ratio: rate / quotaCeiling}
+		rep.Quota.InputsPerCall, rep.Quota.Calls, rep.Quota.PartialCalls = f.inputsPerCall()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("quota efficiency: %w", err)
+	}
+
+	st.say("4. latency at %g events/s for %s", o.lightRate, sz.LatencyRun)
+	err = withFake(o.latency, o.rate, log, func(f *fake) (err error) {
+		rep.Latency, err = b.lightLoad(ctx, f.client, workerConfig(), o.lightRate, sz.LatencyRun)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
+
+	for _, n := range sz.Backlogs {
+		st.say("5. memory with a backlog of %d events", n)
+		m, err := b.memory(ctx, n)
+		if err != nil {
+			return nil, fmt.Errorf("memory, backlog %d: %w", n, err)
+		}
+		rep.Memory = append(rep.Memory, m)
+	}
+
+	st.say("6. naive loop, instant predictor and fake at %s", o.latency)
+	if rep.Naive.InstantPerS, err = b.naive(ctx, instant{}, sz.Events, sz.NaiveRun); err != nil {
+		return nil, fmt.Errorf("naive, instant: %w", err)
+	}
+	err = withFake(o.latency, o.rate, log, func(f *fake) (err error) {
+		n := int(sz.NaiveRun.Seconds()*min(o.rate, 1/max(o.latency.Seconds(), 1e-3))) + 10
+		rep.Naive.FakePerS, err = b.naive(ctx, f.client, n, sz.NaiveRun)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("naive, fake: %w", err)
+	}
+	rep.Naive.InstantSpeedup = rep.Worker.EventsPerS / rep.Naive.InstantPerS
+	rep.Naive.FakeSpeedup = rep.Quota.ImagesPerS / rep.Naive.FakePerS
+
+	var points []sweepPoint
+	for _, w := range sz.SweepWaits {
+		points = append(points, sweepPoint{Setting: "batch_wait", BatchWaitMs: ms(w), MaxInflight: def.MaxInflight})
+	}
+	for _, n := range sz.SweepInflight {
+		points = append(points, sweepPoint{Setting: "max_inflight", BatchWaitMs: ms(def.BatchWait), MaxInflight: n})
+	}
+	for _, p := range points {
+		st.say("sweep: batch wait %gms, max inflight %d", p.BatchWaitMs, p.MaxInflight)
+		cfg := workerConfig()
+		cfg.BatchWait = time.Duration(p.BatchWaitMs * float64(time.Millisecond))
+		cfg.MaxInflight = p.MaxInflight
+		err := withFake(o.latency, o.rate, log, func(f *fake) error {
+			rate, err := b.backlogRate(ctx, f.client, cfg, backlogFor(quotaCeiling, sz.SweepWindow), sz.SweepWindow)
+			if err != nil {
+				return err
+			}
+			p.ImagesPerS, p.Ratio = rate, rate/quotaCeiling
+			return nil
+		})
+		if err == nil {
+			err = withFake(o.latency, o.rate, log, func(f *fake) error {
+				lat, err := b.lightLoad(ctx, f.client, cfg, o.lightRate, sz.SweepLatency)
+				p.P50ms, p.P99ms = lat.P50ms, lat.P99ms
+				return err
+			})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sweep %s: %w", p.Setting, err)
+		}
+		rep.Sweep = append(rep.Sweep, p)
+	}
+	rep.Machine.LoadEnd = loadAverage()
+	rep.Seconds = time.Since(st.start).Seconds()
+	st.say("done")
+	return rep, nil
+}
+
+// backlogFor is a backlog the worker cannot finish within window (plus
+// start-up) at the quota ceiling.
+func backlogFor(quotaCeiling float64, window time.Duration) int {
+	return int(quotaCeiling*(window.Seconds()+3)) + predictor.MaxInputsPerCall
+}
+
+func withFake(latency time.Duration, rate float64, log zerolog.Logger, fn func(*fake) error) error {
+	f, err := newFake(latency, rate, log)
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	return fn(f)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// table prints the report as the table of issue 6.
+func (r *report) table(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(cols ...any) { fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cols...) }
+	s := r.Settings
+	row("#", "measure", "value", "against", "ratio", "goal")
+	row("1", "broker ceiling (pull, publish result, ack)", rate(r.Ceiling.EventsPerS, "ev/s"), "-", "1.00", "-")
+	row("2", "worker, instant predictor", rate(r.Worker.EventsPerS, "ev/s"), "ceiling", ratio(r.Worker.RatioToCeiling), goal(r.Worker.RatioToCeiling >= goalWorkerRatio, ">= 0.80"))
+	row("2b", "worker, fake Clarifai over gRPC, 0 ms", rate(r.WorkerFake.EventsPerS, "ev/s"), "ceiling", ratio(r.WorkerFake.RatioToCeiling), "-")
+	row("3", fmt.Sprintf("quota efficiency (%g ms calls, %g calls/s)", s.FakeLatencyMs, s.RateLimit), rate(r.Quota.ImagesPerS, "img/s"),
+		rate(s.QuotaCeiling, "img/s"), ratio(r.Quota.Ratio), goal(r.Quota.Ratio >= goalQuotaRatio, ">= 0.95"))
+	row("3b", "mean inputs per call under backlog", fmt.Sprintf("%.1f (%d calls, %d not full)", r.Quota.InputsPerCall, r.Quota.Calls, r.Quota.PartialCalls),
+		"128", ratio(r.Quota.InputsPerCall/128), goal(r.Quota.InputsPerCall >= goalInputsPerCall, ">= 127"))
+	ref := s.BatchWaitMs + s.FakeLatencyMs
+	l := r.Latency
+	row("4", fmt.Sprintf("latency p50/p95/p99 at %g ev/s (%d events)", l.EventsPerS, l.Events),
+		fmt.Sprintf("%.0f / %.0f / %.0f ms", l.P50ms, l.P95ms, l.P99ms),
+		fmt.Sprintf("wait+call %.0f ms", ref), ratio(l.P99ms/ref)+" (p99)", "-")
+	row("5a", "CPU per event, worker run (whole process)", fmt.Sprintf("%.1f µs", r.Worker.CPUMicrosEvent),
+		fmt.Sprintf("ceiling %.1f µs", r.Ceiling.CPUMicrosEvent), ratio(r.Worker.CPUMicrosEvent/r.Ceiling.CPUMicrosEvent), "-")
+	row("5b", "allocations per event, worker run", fmt.Sprintf("%.0f", r.Worker.AllocsPerEvent),
+		fmt.Sprintf("ceiling %.0f", r.Ceiling.AllocsPerEvent), ratio(r.Worker.AllocsPerEvent/r.Ceiling.AllocsPerEvent), "-")
+	for i, m := range r.Memory {
+		against, rt := "-", "-"
+		if i > 0 && r.Memory[0].GrowthMB > 0 {
+			against = fmt.Sprintf("growth at %d: %.0f MiB", r.Memory[0].Backlog, r.Memory[0].GrowthMB)
+			rt = ratio(m.GrowthMB / r.Memory[0].GrowthMB)
+		}
+		row(fmt.Sprintf("5%c", 'c'+i), fmt.Sprintf("RSS draining %d backlog: before / peak / after", m.Backlog),
+			fmt.Sprintf("%.0f / %.0f / %.0f MiB", m.BeforeMB, m.PeakMB, m.AfterMB), against, rt, "bounded")
+	}
+	row("6a", "naive loop, instant predictor", rate(r.Naive.InstantPerS, "ev/s"), "worker (2)",
+		fmt.Sprintf("x%.1f", r.Naive.InstantSpeedup), "-")
+	row("6b", fmt.Sprintf("naive loop, fake at %g ms", s.FakeLatencyMs), rate(r.Naive.FakePerS, "ev/s"), "worker (3)",
+		fmt.Sprintf("x%.0f", r.Naive.FakeSpeedup), "-")
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "sweep\tbatch wait\tmax inflight\timages/s\tof quota\tp50 / p99 at light load")
+	for _, p := range r.Sweep {
+		fmt.Fprintf(tw, "%s\t%g ms\t%d\t%s\t%s\t%.0f / %.0f ms\n", p.Setting, p.BatchWaitMs, p.MaxInflight, rate(p.ImagesPerS, ""), ratio(p.Ratio), p.P50ms, p.P99ms)
+	}
+	fmt.Fprintln(tw)
+	m := r.Machine
+	fmt.Fprintf(tw, "machine: %d CPUs, %s, %s, %s; load average %s at start, %s at end; %d-byte results, file storage; %.0f s\n",
+		m.CPUs, m.CPUModel, m.GoVersion, m.OS, m.LoadStart, m.LoadEnd, s.ResultBytes, r.Seconds)
+	return tw.Flush()
+}
+
+func rate(v float64, unit string) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f %s", v, unit)
+	case v >= 10:
+		return fmt.Sprintf("%.1f %s", v, unit)
+	}
+	return fmt.Sprintf("%.2f %s", v, unit)
+}
+
+func ratio(v float64) string { return fmt.Sprintf("%.2f", v) }
+
+func goal(met bool, g string) string {
+	if met {
+		return g + " met"
+	}
+	return g + " NOT met"
+}
