@@ -16,22 +16,23 @@ var ErrInvalidConfig = errors.New("invalid consumer config")
 
 // Config tunes pulling, batching and acknowledgement.
 type Config struct {
-	Stream        string        // input stream
-	Subjects      []string      // input subjects; also the consumer's filter
-	Durable       string        // durable pull consumer shared by all replicas
-	CreateStreams bool          // create the input stream when missing
-	Replicas      int           // replicas of a stream the worker creates
-	BatchSize     int           // max inputs per predict call, 1-128
-	BatchWait     time.Duration // max time the oldest pending event waits for its batch
-	MaxInflight   int           // concurrent predict calls
-	MaxPending    int           // messages held at once (pending + in flight); bounds memory
-	MaxDeliver    int           // deliveries before an event is dead-lettered
-	AckWait       time.Duration // server redelivers after this without ack or InProgress
-	MaxAckPending int           // server-side limit over all replicas
-	ShutdownWait  time.Duration // time to finish in-flight calls on shutdown
-	FetchMaxWait  time.Duration // how long one pull request waits for messages
-	NakDelayBase  time.Duration // first redelivery delay after a transient failure
-	NakDelayMax   time.Duration // cap of the growing redelivery delay
+	Stream         string        // input stream
+	Subjects       []string      // input subjects; also the consumer's filter
+	Durable        string        // durable pull consumer shared by all replicas
+	CreateStreams  bool          // create the input stream when missing
+	Replicas       int           // replicas of a stream the worker creates
+	BatchSize      int           // max inputs per predict call, 1-128
+	BatchWait      time.Duration // max time the oldest pending event waits for its batch
+	MaxInflight    int           // concurrent predict calls
+	MaxPending     int           // messages held at once (pending + in flight); bounds memory
+	MaxDeliver     int           // deliveries before an event is dead-lettered
+	AckWait        time.Duration // server redelivers after this without ack or InProgress
+	MaxAckPending  int           // server-side limit over all replicas
+	ShutdownWait   time.Duration // time to finish in-flight calls on shutdown
+	FetchMaxWait   time.Duration // how long one pull request waits for messages
+	NakDelayBase   time.Duration // first redelivery delay after a transient failure
+	NakDelayMax    time.Duration // cap of the growing redelivery delay
+	PublishTimeout time.Duration // wait for an output's PubAck before giving the input back
 
 	// OutputStreams are created with the input stream when CreateStreams
 	// is on (results and dead letters).
@@ -64,6 +65,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.FetchMaxWait, time.Second)
 	setDefault(&c.NakDelayBase, time.Second)
 	setDefault(&c.NakDelayMax, time.Minute)
+	setDefault(&c.PublishTimeout, 30*time.Second)
 	setDefault(&c.InfoInterval, 5*time.Second)
 	setDefault(&c.MaxImageBytes, schemas.MaxImageBytes)
 	setDefault(&c.DefaultModel.UserID, "clarifai")

@@ -35,6 +35,8 @@ func (c *Consumer) publish(ctx context.Context, it *item, f fate, p *predictor.P
 	return pb
 }
 
+var errPublishTimeout = errors.New("no PubAck in time")
+
 // publishFailed: without a stored output the message must come back.
 func (c *Consumer) publishFailed(it *item, err error) fate {
 	if lostConsumer(err) {
@@ -49,13 +51,17 @@ func (c *Consumer) publishFailed(it *item, err error) fate {
 func (c *Consumer) finish(ctx context.Context, pb published) {
 	it, f := pb.it, pb.fate
 	if pb.future != nil {
+		timeout := time.NewTimer(c.cfg.PublishTimeout)
 		select {
 		case <-pb.future.Ok():
 		case err := <-pb.future.Err():
 			f = c.publishFailed(it, err)
+		case <-timeout.C: // a PubAck lost with the connection
+			f = c.publishFailed(it, errPublishTimeout)
 		case <-ctx.Done():
 			f = fate{kind: handBack, description: "shutdown before the output was stored"}
 		}
+		timeout.Stop()
 	}
 	var err error
 	switch f.kind {
