@@ -65,6 +65,11 @@ func (b *bench) ceiling(ctx context.Context, n int) (throughput, error) {
 	if err := b.publishBacklog(ctx, "ceiling", n); err != nil {
 		return throughput{}, err
 	}
+	return b.ceilingLoop(ctx, n)
+}
+
+// ceilingLoop drains a backlog of n stored events.
+func (b *bench) ceilingLoop(ctx context.Context, n int) (throughput, error) {
 	body, err := resultSized()
 	if err != nil {
 		return throughput{}, fmt.Errorf("result: %w", err)

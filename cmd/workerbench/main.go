@@ -20,6 +20,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 // sizes are the lengths of the scenarios.
 type sizes struct {
 	Events        int           // backlog drained by the ceiling and throughput runs
+	Rounds        int           // throughput runs of each kind; the median counts
 	QuotaWindow   time.Duration // measuring window of the quota run
 	LatencyRun    time.Duration // how long the light load lasts
 	Backlogs      []int         // backlogs of the memory runs, small then large
@@ -32,14 +33,14 @@ type sizes struct {
 
 var (
 	fullSizes = sizes{
-		Events: 30000, QuotaWindow: 8 * time.Second, LatencyRun: 10 * time.Second,
+		Events: 30000, Rounds: 3, QuotaWindow: 8 * time.Second, LatencyRun: 10 * time.Second,
 		Backlogs: []int{10000, 100000}, NaiveRun: 3 * time.Second,
 		SweepWindow: 2 * time.Second, SweepLatency: 4 * time.Second,
 		SweepWaits:    []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond},
 		SweepInflight: []int{1, 2, 4, 8},
 	}
 	quickSizes = sizes{
-		Events: 5000, QuotaWindow: 2 * time.Second, LatencyRun: 2 * time.Second,
+		Events: 5000, Rounds: 1, QuotaWindow: 2 * time.Second, LatencyRun: 2 * time.Second,
 		Backlogs: []int{1000, 10000}, NaiveRun: time.Second,
 		SweepWindow: 700 * time.Millisecond, SweepLatency: time.Second,
 		SweepWaits:    fullSizes.SweepWaits,
@@ -50,6 +51,7 @@ var (
 // options are the command line settings.
 type options struct {
 	jsonOut    bool
+	save       string
 	chart      string
 	cpuprofile string
 	latency    time.Duration // fake call latency
@@ -64,6 +66,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	quick := fs.Bool("quick", false, "small sizes: a smoke run of under a minute")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of a table")
+	fs.StringVar(&o.save, "save", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.chart, "chart", "", "write the sweep chart as PNG to this file")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the worker throughput run to this file")
 	fs.DurationVar(&o.latency, "latency", 150*time.Millisecond, "latency of every fake Clarifai call")
@@ -109,10 +112,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	if o.save != "" {
+		if err := saveJSON(o.save, rep); err != nil {
+			fmt.Fprintln(stderr, "workerbench:", err)
+			return 1
+		}
+	}
 	if o.jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(rep)
+		err = writeJSON(stdout, rep)
 	} else {
 		err = rep.table(stdout)
 	}
@@ -121,4 +128,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func writeJSON(w io.Writer, rep *report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+func saveJSON(path string, rep *report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("save report: %w", err)
+	}
+	if err := writeJSON(f, rep); err != nil {
+		f.Close()
+		return fmt.Errorf("save report: %w", err)
+	}
+	return f.Close()
 }

@@ -79,8 +79,7 @@ func (b *bench) backlogRate(ctx context.Context, pred consumer.Predictor, cfg co
 }
 
 func (b *bench) rateOver(ctx context.Context, window time.Duration) (float64, error) {
-	const poll = 2 * time.Millisecond
-	c1, t1, err := b.waitStored(ctx, 0, poll, 30*time.Second)
+	c1, t1, err := b.landed(ctx, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -91,11 +90,30 @@ func (b *bench) rateOver(ctx context.Context, window time.Duration) (float64, er
 	if err != nil {
 		return 0, err
 	}
-	c2, t2, err := b.waitStored(ctx, c, poll, 30*time.Second)
+	c2, t2, err := b.landed(ctx, c)
 	if err != nil {
 		return 0, err
 	}
 	return float64(c2-c1) / t2.Sub(t1).Seconds(), nil
+}
+
+// landed waits for the next batch of results to land after above stored
+// ones, and returns when it began landing and the count once all of it
+// is in, so that a window never counts part of a batch.
+func (b *bench) landed(ctx context.Context, above uint64) (uint64, time.Time, error) {
+	const poll = 2 * time.Millisecond
+	n, at, err := b.waitStored(ctx, above, poll, 30*time.Second)
+	for err == nil {
+		if err = sleep(ctx, poll); err != nil {
+			break
+		}
+		var again uint64
+		if again, err = b.stored(ctx); err == nil && again == n {
+			return n, at, nil
+		}
+		n = again
+	}
+	return 0, time.Time{}, err
 }
 
 // latencies are publish-to-result times at a light load.
@@ -194,45 +212,73 @@ func summarize(lats []time.Duration, rate float64) latencies {
 	return latencies{EventsPerS: rate, Events: len(lats), P50ms: pct(0.50), P95ms: pct(0.95), P99ms: pct(0.99), Maxms: pct(1)}
 }
 
-// memoryRun is the process's RSS around draining one backlog.
+// memoryRun is the process's RSS around draining one backlog, by the
+// worker and by the ceiling loop, which holds as many messages at once.
 type memoryRun struct {
-	Backlog  int     `json:"backlog"`
+	Backlog int       `json:"backlog"`
+	Worker  rssFigure `json:"worker"`
+	Ceiling rssFigure `json:"ceiling_loop"`
+}
+
+type rssFigure struct {
 	BeforeMB float64 `json:"rss_before_mib"`
 	PeakMB   float64 `json:"rss_peak_mib"`
 	AfterMB  float64 `json:"rss_after_mib"`
 	GrowthMB float64 `json:"rss_growth_mib"`
 }
 
-// memory drains a backlog of n events with the instant predictor and
-// tracks the RSS of the whole process (worker and in-process server). The
+// memory drains a backlog of n events with the ceiling loop, then with
+// the worker (instant predictor), and tracks the RSS of the whole process.
+// The in-process server's own memory (file store caches, the results
+// stream's duplicate ids) grows with the backlog in both runs; what the
+// worker adds on top of the ceiling loop is its own.
+func (b *bench) memory(ctx context.Context, n int) (memoryRun, error) {
+	m := memoryRun{Backlog: n}
+	var err error
+	m.Ceiling, err = b.rss(ctx, n, func() error {
+		_, err := b.ceilingLoop(ctx, n)
+		return err
+	})
+	if err != nil {
+		return m, fmt.Errorf("ceiling loop: %w", err)
+	}
+	m.Worker, err = b.rss(ctx, n, func() error {
+		w, err := b.startWorker(ctx, instant{}, workerConfig())
+		if err != nil {
+			return err
+		}
+		_, _, err = b.waitStored(ctx, uint64(n-1), 20*time.Millisecond, 2*time.Minute)
+		return errors.Join(err, w.stop())
+	})
+	if err != nil {
+		return m, fmt.Errorf("worker: %w", err)
+	}
+	return m, nil
+}
+
+// rss stores a backlog of n events, then tracks RSS while drain runs. The
 // baseline is taken after the backlog is stored, so the growth is what
 // draining costs.
-func (b *bench) memory(ctx context.Context, n int) (memoryRun, error) {
+func (b *bench) rss(ctx context.Context, n int, drain func() error) (rssFigure, error) {
 	if err := b.fresh(ctx); err != nil {
-		return memoryRun{}, err
+		return rssFigure{}, err
 	}
 	if err := b.publishBacklog(ctx, "memory", n); err != nil {
-		return memoryRun{}, err
+		return rssFigure{}, err
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	m := memoryRun{Backlog: n, BeforeMB: procStatus("VmRSS")}
+	f := rssFigure{BeforeMB: procStatus("VmRSS")}
 	exact := resetPeakRSS()
 	s := sampleRSS(ctx, 10*time.Millisecond)
-	w, err := b.startWorker(ctx, instant{}, workerConfig())
-	if err != nil {
-		s.end()
-		return memoryRun{}, err
-	}
-	_, _, err = b.waitStored(ctx, uint64(n-1), 20*time.Millisecond, 2*time.Minute)
-	err = errors.Join(err, w.stop())
-	m.PeakMB = s.end()
+	err := drain()
+	f.PeakMB = s.end()
 	if exact {
-		m.PeakMB = max(m.PeakMB, procStatus("VmHWM"))
+		f.PeakMB = max(f.PeakMB, procStatus("VmHWM"))
 	}
-	m.AfterMB = procStatus("VmRSS")
-	m.GrowthMB = m.PeakMB - m.BeforeMB
-	return m, err
+	f.AfterMB = procStatus("VmRSS")
+	f.GrowthMB = f.PeakMB - f.BeforeMB
+	return f, err
 }
 
 // naive handles one event at a time: fetch one message, one predict call,
