@@ -148,13 +148,18 @@ func startCluster(ctx context.Context, t *testing.T, nw *testcontainers.DockerNe
 func waitHealthy(ctx context.Context, t *testing.T, n *natsNode) {
 	t.Helper()
 	var last error
-	ok := pollUntil(ctx, 60*time.Second, func() bool {
+	ok := pollUntil(ctx, 60*time.Second, func(ctx context.Context) bool {
 		url, err := n.c.PortEndpoint(ctx, "8222/tcp", "http")
 		if err != nil {
 			last = err
 			return false
 		}
-		resp, err := http.Get(url + "/healthz")
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/healthz", nil)
+		if err != nil {
+			last = err
+			return false
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			last = err
 			return false
@@ -167,11 +172,18 @@ func waitHealthy(ctx context.Context, t *testing.T, n *natsNode) {
 }
 
 // pollUntil calls cond every 250ms until it holds, within or ctx ends.
-func pollUntil(ctx context.Context, within time.Duration, cond func() bool) bool {
+// Each call gets its own short deadline: a request in flight when a
+// server dies gets no answer, and would otherwise wait for ctx's deadline.
+func pollUntil(ctx context.Context, within time.Duration, cond func(context.Context) bool) bool {
 	deadline := time.Now().Add(within)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	for !cond() {
+	attempt := func() bool {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return cond(actx)
+	}
+	for !attempt() {
 		if time.Now().After(deadline) {
 			return false
 		}

@@ -143,10 +143,16 @@ func TestClusterStreamLeaderKilled(t *testing.T) {
 
 	s.underLoad(ctx, t, 2000, 250, 500, func(p *publisher) {
 		kill(ctx, t, victim.c)
-		require.Eventually(t, func() bool {
+		var last string
+		require.True(t, pollUntil(ctx, 60*time.Second, func(ctx context.Context) bool {
 			info, err := str.Info(ctx)
-			return err == nil && info.Cluster.Leader != "" && info.Cluster.Leader != leader
-		}, 60*time.Second, 250*time.Millisecond, "no new leader after killing %s", leader)
+			if err != nil {
+				last = err.Error()
+				return false
+			}
+			last = "leader " + info.Cluster.Leader
+			return info.Cluster.Leader != "" && info.Cluster.Leader != leader
+		}), "no new leader after killing %s: %s", leader, last)
 		p.waitPublished(t, 1200)
 		require.NoError(t, victim.c.Start(ctx))
 		waitHealthy(ctx, t, victim)
@@ -179,10 +185,10 @@ func TestWorkerPartitionedLongerThanAckWait(t *testing.T) {
 		w := s.workers[0]
 		disconnect(ctx, t, s.nw, w)
 		// Redeliveries prove that AckWait ran out on what the worker held.
-		require.Eventually(t, func() bool {
+		require.True(t, pollUntil(ctx, 60*time.Second, func(ctx context.Context) bool {
 			ci, err := cons.Info(ctx)
 			return err == nil && ci.NumRedelivered > 0
-		}, 60*time.Second, 250*time.Millisecond, "nothing redelivered while a worker was cut off")
+		}), "nothing redelivered while a worker was cut off")
 		reconnect(ctx, t, s.nw, w, workerName(0))
 	})
 }
