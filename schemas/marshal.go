@@ -6,17 +6,13 @@ import "encoding/json"
 // and fills a zero SchemaVersion with Version, so that every result
 // matches the result schema.
 func (r Result) MarshalJSON() ([]byte, error) {
-	type plain Result // without this method
-	if r.SchemaVersion == 0 {
-		r.SchemaVersion = Version
+	size := 256 + len(r.Metadata) + 64*len(r.Concepts) + 192*len(r.Regions)
+	for _, rg := range r.Regions {
+		if rg.Mask != nil {
+			size += len(rg.Mask.PNG) * 4 / 3
+		}
 	}
-	if r.Concepts == nil {
-		r.Concepts = []Concept{}
-	}
-	if r.Regions == nil {
-		r.Regions = []Region{}
-	}
-	return json.Marshal(plain(r))
+	return appendResult(make([]byte, 0, size), &r), nil
 }
 
 // MarshalJSON writes an empty original message as "" (unless
