@@ -201,13 +201,15 @@ func (c *Consumer) call(ctx context.Context, batch []*item, done func()) {
 			outs[i].Err = err
 		}
 	}
+	pctx, cancel := c.publishCtx(ctx)
+	defer cancel()
 	pubs := make([]published, len(batch))
 	for i, it := range batch {
 		f := decide(outs[i].Err, it.meta.NumDelivered, &c.cfg)
-		pubs[i] = c.publish(ctx, it, f, outs[i].Prediction)
+		pubs[i] = c.publish(pctx, it, f, outs[i].Prediction)
 	}
 	for _, p := range pubs {
-		c.finish(ctx, p)
+		c.finish(pctx, p)
 	}
 }
 

@@ -47,21 +47,22 @@ func (c *Consumer) publishFailed(it *item, err error) fate {
 }
 
 // finish waits for the output's PubAck, then acks, terms or naks the
-// input message: the only place that settles messages.
+// input message: the only place that settles messages. ctx bounds the
+// wait; see publishCtx.
 func (c *Consumer) finish(ctx context.Context, pb published) {
 	it, f := pb.it, pb.fate
 	if pb.future != nil {
-		timeout := time.NewTimer(c.cfg.PublishTimeout)
 		select {
 		case <-pb.future.Ok():
 		case err := <-pb.future.Err():
 			f = c.publishFailed(it, err)
-		case <-timeout.C: // a PubAck lost with the connection
-			f = c.publishFailed(it, errPublishTimeout)
 		case <-ctx.Done():
-			f = fate{kind: handBack, description: "shutdown before the output was stored"}
+			if errors.Is(context.Cause(ctx), errPublishTimeout) { // a PubAck lost with the connection
+				f = c.publishFailed(it, errPublishTimeout)
+			} else {
+				f = fate{kind: handBack, description: "shutdown before the output was stored"}
+			}
 		}
-		timeout.Stop()
 	}
 	var err error
 	switch f.kind {
@@ -93,5 +94,13 @@ func (c *Consumer) finish(ctx context.Context, pb published) {
 
 // settle settles a message that never went through a call.
 func (c *Consumer) settle(ctx context.Context, it *item, f fate) {
+	ctx, cancel := c.publishCtx(ctx)
+	defer cancel()
 	c.finish(ctx, c.publish(ctx, it, f, nil))
+}
+
+// publishCtx bounds the wait for PubAcks: one timer for a whole batch
+// rather than one per message.
+func (c *Consumer) publishCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, c.cfg.PublishTimeout, errPublishTimeout)
 }
