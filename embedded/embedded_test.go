@@ -7,20 +7,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/imgpredict/worker/embedded"
-	"github.com/imgpredict/worker/embedded/embeddedtest"
 )
 
 func TestRestartKeepsFileStream(t *testing.T) {
-	cfg := embeddedtest.Config(t)
+	cfg := testConfig(t)
 	ctx := t.Context()
 
-	s := embeddedtest.Start(t, cfg)
-	js := embeddedtest.Connect(t, s)
+	s := start(t, cfg)
+	js := connect(t, s)
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}, Storage: jetstream.FileStorage})
 	require.NoError(t, err)
 	for i := range 3 {
@@ -31,7 +31,7 @@ func TestRestartKeepsFileStream(t *testing.T) {
 	s.Shutdown() // idempotent
 	require.DirExists(t, filepath.Join(cfg.DataDir, "jetstream"))
 
-	js2 := embeddedtest.Connect(t, embeddedtest.Start(t, cfg))
+	js2 := connect(t, start(t, cfg))
 	cons, err := js2.OrderedConsumer(ctx, "IMAGES", jetstream.OrderedConsumerConfig{})
 	require.NoError(t, err)
 	batch, err := cons.FetchNoWait(10)
@@ -45,7 +45,7 @@ func TestRestartKeepsFileStream(t *testing.T) {
 }
 
 func TestLargePayloadAccepted(t *testing.T) {
-	js := embeddedtest.JetStream(t)
+	js := connect(t, start(t, testConfig(t)))
 	require.EqualValues(t, embedded.DefaultMaxPayload, js.Conn().MaxPayload())
 
 	ctx := t.Context()
@@ -58,11 +58,11 @@ func TestLargePayloadAccepted(t *testing.T) {
 }
 
 func TestAddressInUseFailsFast(t *testing.T) {
-	s := embeddedtest.Start(t, embeddedtest.Config(t))
+	s := start(t, testConfig(t))
 	u, err := url.Parse(s.ClientURL())
 	require.NoError(t, err)
 
-	cfg := embeddedtest.Config(t)
+	cfg := testConfig(t)
 	cfg.Listen = u.Host
 	began := time.Now()
 	_, err = embedded.Start(t.Context(), cfg, zerolog.Nop())
@@ -95,4 +95,29 @@ func TestValidate(t *testing.T) {
 			require.ErrorContains(t, err, tt.wantErr)
 		})
 	}
+}
+
+// testConfig: random port, the test's temp dir, small limits.
+func testConfig(t testing.TB) embedded.Config {
+	return embedded.Config{Listen: "127.0.0.1:-1", DataDir: t.TempDir(), MaxMemory: 32 << 20, MaxStore: 256 << 20}
+}
+
+// start runs a server until the test ends.
+func start(t testing.TB, cfg embedded.Config) *embedded.Server {
+	t.Helper()
+	srv, err := embedded.Start(t.Context(), cfg, zerolog.Nop())
+	require.NoError(t, err)
+	t.Cleanup(srv.Shutdown)
+	return srv
+}
+
+// connect opens a JetStream client to srv, closed when the test ends.
+func connect(t testing.TB, srv *embedded.Server) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	return js
 }

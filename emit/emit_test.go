@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imgpredict/worker/embedded/embeddedtest"
 	"github.com/imgpredict/worker/emit"
+	"github.com/imgpredict/worker/internal/natstest"
 	"github.com/imgpredict/worker/schemas"
 )
 
@@ -28,9 +29,9 @@ import (
 func newJetStream(t *testing.T, withStream bool) jetstream.JetStream {
 	t.Helper()
 	if !withStream {
-		return embeddedtest.JetStream(t)
+		return natstest.JetStream(t)
 	}
-	return embeddedtest.JetStream(t, jetstream.StreamConfig{
+	return natstest.JetStream(t, jetstream.StreamConfig{
 		Name: "IMAGES", Subjects: []string{"images.>"}, Duplicates: 10 * time.Minute,
 	})
 }
@@ -192,9 +193,8 @@ func TestEmitRefusesEarly(t *testing.T) {
 }
 
 func TestEmitUsesObjectStoreAboveServerMaxPayload(t *testing.T) {
-	cfg := embeddedtest.Config(t)
-	cfg.MaxPayload = 32 << 10 // below emit's default InlineMax
-	js := embeddedtest.Connect(t, embeddedtest.Start(t, cfg))
+	srv := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 32 << 10 }) // below emit's default InlineMax
+	_, js := natstest.Connect(t, srv.ClientURL())
 	_, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}})
 	require.NoError(t, err)
 	dir := t.TempDir()

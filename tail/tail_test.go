@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
-	"github.com/imgpredict/worker/embedded/embeddedtest"
+	"github.com/imgpredict/worker/internal/natstest"
 	"github.com/imgpredict/worker/schemas"
 	"github.com/imgpredict/worker/tail"
 )
@@ -22,9 +22,9 @@ import (
 func newJetStream(t *testing.T, streams bool) jetstream.JetStream {
 	t.Helper()
 	if !streams {
-		return embeddedtest.JetStream(t)
+		return natstest.JetStream(t)
 	}
-	return embeddedtest.JetStream(t,
+	return natstest.JetStream(t,
 		jetstream.StreamConfig{Name: "PREDICTIONS", Subjects: []string{"predictions.>"}},
 		jetstream.StreamConfig{Name: "DEADLETTERS", Subjects: []string{"deadletters.>"}},
 	)

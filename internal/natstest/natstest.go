@@ -3,6 +3,7 @@
 package natstest
 
 import (
+	"context"
 	"net"
 	"testing"
 	"time"
@@ -86,4 +87,16 @@ func Connect(tb testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
 		tb.Fatalf("jetstream: %v", err)
 	}
 	return nc, js
+}
+
+// JetStream starts a server, creates the streams and connects to it.
+func JetStream(tb testing.TB, streams ...jetstream.StreamConfig) jetstream.JetStream {
+	tb.Helper()
+	_, js := Connect(tb, Start(tb).ClientURL())
+	for _, s := range streams {
+		if _, err := js.CreateStream(context.Background(), s); err != nil {
+			tb.Fatalf("stream %s: %v", s.Name, err)
+		}
+	}
+	return js
 }
