@@ -40,12 +40,13 @@ type Consumer struct {
 	log     zerolog.Logger
 	metrics *metrics
 
-	slots   slots
-	held    heldSet
-	wg      sync.WaitGroup // goroutines that settle messages
-	bound   atomic.Bool
-	rebind  atomic.Bool
-	current atomic.Pointer[jetstream.Consumer]
+	slots      slots
+	held       heldSet
+	defaultKey string         // groupKey of events that name no model or output config
+	wg         sync.WaitGroup // goroutines that settle messages
+	bound      atomic.Bool
+	rebind     atomic.Bool
+	current    atomic.Pointer[jetstream.Consumer]
 }
 
 // New returns a consumer. reg may be nil.
@@ -56,8 +57,9 @@ func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log 
 	}
 	c := &Consumer{
 		js: js, pred: pred, pub: pub, cfg: cfg,
-		log:   log.With().Str("component", "consumer").Logger(),
-		slots: newSlots(cfg.MaxPending),
+		log:        log.With().Str("component", "consumer").Logger(),
+		slots:      newSlots(cfg.MaxPending),
+		defaultKey: groupKey(cfg.DefaultModel, predictor.OutputConfig{}),
 	}
 	c.metrics = newMetrics(reg, func() float64 { return float64(c.held.len()) })
 	return c, nil
@@ -79,7 +81,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.log.Warn().Err(err).Msg("bind at start failed; retrying in the background")
 	}
 
-	items := make(chan *item)
+	// Buffered, so that handing items over costs no goroutine switch each.
+	items := make(chan *item, c.cfg.BatchSize)
 	take := make(chan chan []*item)
 	reply := make(chan []*item, 1)
 	var stages sync.WaitGroup
@@ -99,6 +102,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.handBackAll(work, b)
 	default:
 	}
+	c.handBackAll(work, drain(items))
 
 	settled := make(chan struct{})
 	go func() { c.wg.Wait(); close(settled) }()
@@ -109,6 +113,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		cancelWork()
 		<-settled
 	}
+	c.handBackAll(work, drain(items)) // from Object Store reads that ended late
 	c.bound.Store(false)
 	c.log.Info().Msg("consumer stopped")
 	return nil
@@ -210,6 +215,19 @@ func (c *Consumer) call(ctx context.Context, batch []*item, done func()) {
 	}
 	for _, p := range pubs {
 		c.finish(pctx, p)
+	}
+}
+
+// drain empties the items channel once nobody receives from it.
+func drain(items chan *item) []*item {
+	var left []*item
+	for {
+		select {
+		case it := <-items:
+			left = append(left, it)
+		default:
+			return left
+		}
 	}
 }
 

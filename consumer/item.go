@@ -34,11 +34,20 @@ func (it *item) source() schemas.Source {
 	}
 }
 
-// prepare fills the item's group and input from its decoded event.
+// prepare fills the item's group and input from its decoded event; defKey
+// is groupKey of the default model with no output config, the usual case.
 // The input id is unique per delivery, so that two events with the same
 // id (or a redelivery) in one call cannot be confused.
-func (it *item) prepare(def predictor.Model) {
+func (it *item) prepare(def predictor.Model, defKey string) {
 	ev := &it.event
+	var id [48]byte
+	b := strconv.AppendUint(append(id[:0], 's'), it.meta.Sequence.Stream, 10)
+	b = strconv.AppendUint(append(b, '-', 'd'), it.meta.NumDelivered, 10)
+	it.input = predictor.Input{ID: string(b), URL: ev.Image.URL, Bytes: ev.Image.Bytes}
+	if ev.Model == nil && ev.OutputConfig == nil {
+		it.group, it.key = predictor.Request{Model: def}, defKey
+		return
+	}
 	m := def
 	if ev.Model != nil {
 		m = predictor.Model{
@@ -61,11 +70,6 @@ func (it *item) prepare(def predictor.Model) {
 	}
 	it.group = predictor.Request{Model: m, OutputConfig: oc}
 	it.key = groupKey(m, oc)
-	it.input = predictor.Input{
-		ID:    "s" + strconv.FormatUint(it.meta.Sequence.Stream, 10) + "-d" + strconv.FormatUint(it.meta.NumDelivered, 10),
-		URL:   ev.Image.URL,
-		Bytes: ev.Image.Bytes,
-	}
 }
 
 func groupKey(m predictor.Model, oc predictor.OutputConfig) string {

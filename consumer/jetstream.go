@@ -188,7 +188,7 @@ func (c *Consumer) intake(ctx, work context.Context, msg jetstream.Msg, out chan
 }
 
 func (c *Consumer) forward(ctx, work context.Context, it *item, out chan<- *item) {
-	it.prepare(c.cfg.DefaultModel)
+	it.prepare(c.cfg.DefaultModel, c.defaultKey)
 	select {
 	case out <- it:
 	case <-ctx.Done():

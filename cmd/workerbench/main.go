@@ -33,7 +33,7 @@ type sizes struct {
 
 var (
 	fullSizes = sizes{
-		Events: 30000, Rounds: 3, QuotaWindow: 8 * time.Second, LatencyRun: 10 * time.Second,
+		Events: 150000, Rounds: 3, QuotaWindow: 8 * time.Second, LatencyRun: 10 * time.Second,
 		Backlogs: []int{10000, 100000}, NaiveRun: 3 * time.Second,
 		SweepWindow: 2 * time.Second, SweepLatency: 4 * time.Second,
 		SweepWaits:    []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond},
@@ -65,6 +65,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	var o options
 	quick := fs.Bool("quick", false, "small sizes: a smoke run of under a minute")
+	events := fs.Int("events", 0, "events of each throughput run (default 150000, 5000 with --quick)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&o.save, "save", "", "also write the report as JSON to this file")
 	fs.StringVar(&o.chart, "chart", "", "write the sweep chart as PNG to this file")
@@ -84,6 +85,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	o.sizes = fullSizes
 	if *quick {
 		o.sizes = quickSizes
+	}
+	if *events > 0 {
+		o.sizes.Events = *events
 	}
 	return o, nil
 }

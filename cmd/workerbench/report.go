@@ -33,7 +33,7 @@ func (r *report) table(w io.Writer) error {
 		row(fmt.Sprintf("5%c", 'c'+i), fmt.Sprintf("RSS draining %d backlog: before / peak / after", m.Backlog),
 			fmt.Sprintf("%.0f / %.0f / %.0f MiB", w.BeforeMB, w.PeakMB, w.AfterMB),
 			fmt.Sprintf("ceiling loop growth %.0f MiB", c.GrowthMB),
-			fmt.Sprintf("+%.0f MiB", w.GrowthMB-c.GrowthMB), "bounded")
+			fmt.Sprintf("%+.0f MiB", w.GrowthMB-c.GrowthMB), "bounded")
 	}
 	row("6a", "naive loop, instant predictor", rate(r.Naive.InstantPerS, "ev/s"), "worker (2)",
 		fmt.Sprintf("x%.1f", r.Naive.InstantSpeedup), "-")
