@@ -214,7 +214,8 @@ func TestSameEventIDYieldsOneResult(t *testing.T) {
 	_, js := natstest.Connect(t, srv.ClientURL())
 	startWorker(t, js, &fakePredictor{}, testConfig())
 	publishAll(t, js, [][]byte{event("twice", nil), event("twice", nil), event("once", nil)})
-	require.Eventually(t, func() bool {
+	waitOutputs(t, js, 2, 10*time.Second)
+	require.Eventually(t, func() bool { // every input settled, none left to add a result
 		info, err := js.Consumer(t.Context(), "IMAGES", "image-predictor")
 		require.NoError(t, err)
 		ci, err := info.Info(t.Context())
