@@ -94,12 +94,16 @@ func (p *Publisher) ResultSubject(modelID string) string {
 // ResultMsgID is the Nats-Msg-Id of the result for an event and model: the
 // same event asked of the same model always maps to the same id.
 func ResultMsgID(eventID string, m schemas.Model) string {
-	h := sha256.New()
-	for _, s := range []string{eventID, m.UserID, m.AppID, m.ID, m.VersionID} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	var stack [512]byte
+	b := stack[:0]
+	for _, s := range [...]string{eventID, m.UserID, m.AppID, m.ID, m.VersionID} {
+		b = append(append(b, s...), 0)
 	}
-	return "r-" + hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(b)
+	var id [2 + 32]byte
+	copy(id[:], "r-")
+	hex.Encode(id[2:], sum[:16])
+	return string(id[:])
 }
 
 // DeadLetterMsgID is the Nats-Msg-Id of the dead letter for an input message.
