@@ -113,16 +113,27 @@ func event(id string, extra map[string]any) []byte {
 	return b
 }
 
+// publishAll stores every message in the input stream, publishing again
+// what a server that is still starting did not store.
 func publishAll(t *testing.T, js jetstream.JetStream, msgs [][]byte) {
 	t.Helper()
+	futures := make([]jetstream.PubAckFuture, len(msgs))
 	for i, m := range msgs {
-		_, err := js.PublishAsync(fmt.Sprintf("images.test.%d", i%4), m)
+		f, err := js.PublishAsync(fmt.Sprintf("images.test.%d", i%4), m)
 		require.NoError(t, err)
+		futures[i] = f
 	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(30 * time.Second):
-		t.Fatal("publishing events timed out")
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case <-f.Err():
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			_, err := js.PublishMsg(ctx, f.Msg(), jetstream.WithRetryAttempts(100), jetstream.WithRetryWait(50*time.Millisecond))
+			cancel()
+			require.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("publishing events timed out")
+		}
 	}
 }
 
