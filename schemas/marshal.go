@@ -6,8 +6,9 @@ import "encoding/json"
 // and fills a zero SchemaVersion with Version, so that every result
 // matches the result schema.
 func (r Result) MarshalJSON() ([]byte, error) {
-	size := 256 + len(r.Metadata) + 64*len(r.Concepts) + 192*len(r.Regions)
+	size := 384 + len(r.Metadata) + 96*len(r.Concepts)
 	for _, rg := range r.Regions {
+		size += 192 + 96*len(rg.Concepts)
 		if rg.Mask != nil {
 			size += len(rg.Mask.PNG) * 4 / 3
 		}
