@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,7 +54,7 @@ type config struct {
 func workerSettings(cfg *config) settings {
 	c, p := &cfg.Consumer, &cfg.Publisher
 	return append(natsSettings(&cfg.NATS), settings{
-		{"CLARIFAI_PAT", "", "Clarifai personal access token", str(&cfg.Clarifai.PAT)},
+		{"CLARIFAI_PAT", "", "Clarifai personal access token", secret(&cfg.Clarifai.PAT)},
 		{"CLARIFAI_ENDPOINT", "api.clarifai.com:443", "Clarifai gRPC host:port", str(&cfg.Clarifai.Endpoint)},
 		{"CLARIFAI_INSECURE", "false", "plaintext gRPC (local test servers only)", boolean(&cfg.Clarifai.Insecure)},
 		{"CLARIFAI_USER_ID", "clarifai", "default model owner's user id", str(&c.DefaultModel.UserID)},
@@ -98,8 +99,8 @@ func natsSettings(n *natsConfig) settings {
 		{"NATS_URL", "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated", str(&n.URL)},
 		{"NATS_CREDS", "", "NATS credentials file", str(&n.Creds)},
 		{"NATS_USER", "", "NATS user", str(&n.User)},
-		{"NATS_PASSWORD", "", "NATS password", str(&n.Password)},
-		{"NATS_TOKEN", "", "NATS token", str(&n.Token)},
+		{"NATS_PASSWORD", "", "NATS password", secret(&n.Password)},
+		{"NATS_TOKEN", "", "NATS token", secret(&n.Token)},
 		{"NATS_TLS_CA", "", "CA file to verify the NATS server", str(&n.TLSCA)},
 		{"NATS_TLS_CERT", "", "client certificate file for NATS", str(&n.TLSCert)},
 		{"NATS_TLS_KEY", "", "client key file for NATS", str(&n.TLSKey)},
@@ -113,10 +114,12 @@ func defaultDataDir() string {
 	return "data"
 }
 
-// loadConfig reads the worker's configuration from args and getenv.
-func loadConfig(name string, args []string, getenv func(string) string) (*config, error) {
+// loadConfig reads the worker's configuration from args and getenv;
+// usage and flag errors go to out.
+func loadConfig(name string, args []string, getenv func(string) string, out io.Writer) (*config, error) {
 	cfg := &config{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
 	if err := workerSettings(cfg).load(fs, args, getenv, map[string]string{"embedded": "WORKER_EMBEDDED"}); err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	defer srv.Shutdown()
 	fmt.Fprintf(stdout, "embedded JetStream at %s; offline predictor local-color\n\n", srv.ClientURL())
 
-	cfg, err := loadConfig("worker", []string{"--nats-url", srv.ClientURL(), "--worker-predictor", "local", "--worker-http-addr", ""}, getenv)
+	cfg, err := loadConfig("worker", []string{"--nats-url", srv.ClientURL(), "--worker-predictor", "local", "--worker-http-addr", ""}, getenv, io.Discard)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 			return nil
 		}
 	}
-	cfg, err := loadConfig("worker", args, getenv)
+	cfg, err := loadConfig("worker", args, getenv, stderr)
 	if err != nil {
 		return err
 	}

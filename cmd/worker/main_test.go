@@ -38,7 +38,7 @@ func TestDemoPrintsAResultForEverySample(t *testing.T) {
 
 func TestConfigFromEnvAndFlags(t *testing.T) {
 	cfg, err := loadConfig("worker", []string{"--worker-batch-size", "64", "--embedded"},
-		env(map[string]string{"WORKER_BATCH_SIZE": "32", "WORKER_BATCH_WAIT": "250ms", "CLARIFAI_MODEL_ID": "m1"}))
+		env(map[string]string{"WORKER_BATCH_SIZE": "32", "WORKER_BATCH_WAIT": "250ms", "CLARIFAI_MODEL_ID": "m1"}), io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, 64, cfg.Consumer.BatchSize, "a flag beats the environment")
 	require.Equal(t, 250*time.Millisecond, cfg.Consumer.BatchWait)
@@ -56,8 +56,20 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{map[string]string{}, "CLARIFAI_PAT"},
 		{map[string]string{"CLARIFAI_PAT": "x", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 	} {
-		_, err := loadConfig("worker", nil, env(tc.env))
+		_, err := loadConfig("worker", nil, env(tc.env), io.Discard)
 		require.ErrorContains(t, err, tc.want, "env %v", tc.env)
+	}
+}
+
+func TestHelpNeverShowsCredentials(t *testing.T) {
+	var out bytes.Buffer
+	code := run([]string{"--help"}, &out, &out, env(map[string]string{
+		"CLARIFAI_PAT": "pat-secret-1", "NATS_PASSWORD": "pw-secret-2", "NATS_TOKEN": "tok-secret-3", "NATS_USER": "alice",
+	}))
+	require.Equal(t, 0, code)
+	require.Contains(t, out.String(), "alice", "ordinary settings show their value")
+	for _, s := range []string{"pat-secret-1", "pw-secret-2", "tok-secret-3"} {
+		require.NotContains(t, out.String(), s)
 	}
 }
 
@@ -86,7 +98,7 @@ func TestWorkerAgainstFakeClarifai(t *testing.T) {
 	cfg, err := loadConfig("worker", []string{
 		"--nats-url", srv.ClientURL(), "--clarifai-endpoint", fake.Addr(), "--clarifai-insecure",
 		"--worker-batch-wait", "20ms", "--worker-http-addr", httpAddr,
-	}, env(map[string]string{"CLARIFAI_PAT": "test-pat", "CLARIFAI_RATE_LIMIT": "200", "CLARIFAI_THROTTLE_PAUSE": "50ms"}))
+	}, env(map[string]string{"CLARIFAI_PAT": "test-pat", "CLARIFAI_RATE_LIMIT": "200", "CLARIFAI_THROTTLE_PAUSE": "50ms"}), io.Discard)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -21,6 +21,7 @@ type setting struct {
 type parser struct {
 	fn     func(string) error
 	isBool bool // the flag may be given without a value
+	secret bool // a credential: never printed
 }
 
 func (s setting) flagName() string {
@@ -31,9 +32,15 @@ func (s setting) flagName() string {
 type rawValue struct {
 	s      string
 	isBool bool
+	secret bool // never shown, not even as the default in --help
 }
 
-func (v *rawValue) String() string     { return v.s }
+func (v *rawValue) String() string {
+	if v.secret {
+		return ""
+	}
+	return v.s
+}
 func (v *rawValue) Set(s string) error { v.s = s; return nil }
 func (v *rawValue) IsBoolFlag() bool   { return v.isBool }
 
@@ -46,7 +53,7 @@ type settings []setting
 func (ss settings) load(fs *flag.FlagSet, args []string, getenv func(string) string, aliases map[string]string) error {
 	values := make(map[string]*rawValue, len(ss))
 	for _, s := range ss {
-		v := &rawValue{s: s.def, isBool: s.parse.isBool}
+		v := &rawValue{s: s.def, isBool: s.parse.isBool, secret: s.parse.secret}
 		if e := getenv(s.env); e != "" {
 			v.s = e
 		}
@@ -69,6 +76,10 @@ func (ss settings) load(fs *flag.FlagSet, args []string, getenv func(string) str
 
 func str(p *string) parser {
 	return parser{fn: func(v string) error { *p = v; return nil }}
+}
+
+func secret(p *string) parser {
+	return parser{fn: func(v string) error { *p = v; return nil }, secret: true}
 }
 
 func list(p *[]string) parser {
