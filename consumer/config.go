@@ -16,23 +16,24 @@ var ErrInvalidConfig = errors.New("invalid consumer config")
 
 // Config tunes pulling, batching and acknowledgement.
 type Config struct {
-	Stream         string        // input stream
-	Subjects       []string      // input subjects; also the consumer's filter
-	Durable        string        // durable pull consumer shared by all replicas
-	CreateStreams  bool          // create the input stream when missing
-	Replicas       int           // replicas of a stream the worker creates
-	BatchSize      int           // max inputs per predict call, 1-128
-	BatchWait      time.Duration // max time the oldest pending event waits for its batch
-	MaxInflight    int           // concurrent predict calls
-	MaxPending     int           // messages held at once (pending + in flight); bounds memory
-	MaxDeliver     int           // deliveries before an event is dead-lettered
-	AckWait        time.Duration // server redelivers after this without ack or InProgress
-	MaxAckPending  int           // server-side limit over all replicas
-	ShutdownWait   time.Duration // time to finish in-flight calls on shutdown
-	FetchMaxWait   time.Duration // how long one pull request waits for messages
-	NakDelayBase   time.Duration // first redelivery delay after a transient failure
-	NakDelayMax    time.Duration // cap of the growing redelivery delay
-	PublishTimeout time.Duration // wait for an output's PubAck before giving the input back
+	Stream          string        // input stream
+	Subjects        []string      // input subjects; also the consumer's filter
+	Durable         string        // durable pull consumer shared by all replicas
+	CreateStreams   bool          // create the input stream when missing
+	Replicas        int           // replicas of a stream the worker creates
+	BatchSize       int           // max inputs per predict call, 1-128
+	BatchWait       time.Duration // max time the oldest pending event waits for its batch
+	MaxInflight     int           // concurrent predict calls
+	MaxPending      int           // messages held at once (pending + in flight); bounds memory
+	MaxPendingBytes int64         // bytes of messages and loaded images held at once
+	MaxDeliver      int           // deliveries before an event is dead-lettered
+	AckWait         time.Duration // server redelivers after this without ack or InProgress
+	MaxAckPending   int           // server-side limit over all replicas
+	ShutdownWait    time.Duration // time to finish in-flight calls on shutdown
+	FetchMaxWait    time.Duration // how long one pull request waits for messages
+	NakDelayBase    time.Duration // first redelivery delay after a transient failure
+	NakDelayMax     time.Duration // cap of the growing redelivery delay
+	PublishTimeout  time.Duration // wait for an output's PubAck before giving the input back
 
 	// OutputStreams are created with the input stream when CreateStreams
 	// is on (results and dead letters).
@@ -58,6 +59,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.BatchWait, 100*time.Millisecond)
 	setDefault(&c.MaxInflight, 8)
 	setDefault(&c.MaxPending, c.BatchSize*(c.MaxInflight+2))
+	setDefault(&c.MaxPendingBytes, 256<<20)
 	setDefault(&c.MaxDeliver, 10)
 	setDefault(&c.AckWait, 10*time.Second)
 	setDefault(&c.MaxAckPending, 20000)
@@ -95,6 +97,8 @@ func (c Config) Validate() error {
 		return invalid("WORKER_MAX_INFLIGHT", "must be at least 1, got %d", c.MaxInflight)
 	case c.MaxPending < c.BatchSize:
 		return invalid("WORKER_MAX_PENDING", "must be at least WORKER_BATCH_SIZE (%d), got %d", c.BatchSize, c.MaxPending)
+	case c.MaxPendingBytes < 1<<20:
+		return invalid("WORKER_MAX_PENDING_BYTES", "must be at least 1 MiB, got %d", c.MaxPendingBytes)
 	case c.MaxDeliver < 1:
 		return invalid("WORKER_MAX_DELIVER", "must be at least 1, got %d", c.MaxDeliver)
 	case c.AckWait < time.Second:

@@ -41,6 +41,7 @@ type Consumer struct {
 	metrics *metrics
 
 	slots      slots
+	bytes      *budget
 	held       heldSet
 	defaultKey string         // groupKey of events that name no model or output config
 	wg         sync.WaitGroup // goroutines that settle messages
@@ -59,9 +60,10 @@ func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log 
 		js: js, pred: pred, pub: pub, cfg: cfg,
 		log:        log.With().Str("component", "consumer").Logger(),
 		slots:      newSlots(cfg.MaxPending),
+		bytes:      newBudget(cfg.MaxPendingBytes),
 		defaultKey: groupKey(cfg.DefaultModel, predictor.OutputConfig{}),
 	}
-	c.metrics = newMetrics(reg, func() float64 { return float64(c.held.len()) })
+	c.metrics = newMetrics(reg, func() float64 { return float64(c.held.len()) }, func() float64 { return float64(c.bytes.inUse()) })
 	return c, nil
 }
 

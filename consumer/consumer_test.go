@@ -3,6 +3,7 @@ package consumer
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -363,4 +364,25 @@ func pngOf(t *testing.T, size int) []byte {
 	var buf bytes.Buffer
 	require.NoError(t, png.Encode(&buf, img))
 	return buf.Bytes()
+}
+
+func TestHeldBytesStayWithinTheBudget(t *testing.T) {
+	srv := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 256 << 10 })
+	_, js := natstest.Connect(t, srv.ClientURL())
+	img := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, 90<<10))
+	want := ids("big", 60) // about 7 MiB in all
+	msgs := make([][]byte, len(want))
+	for i, id := range want {
+		msgs[i] = []byte(`{"id":"` + id + `","image":{"base64":"` + img + `"}}`)
+	}
+	cfg := testConfig()
+	cfg.MaxPendingBytes = 1 << 20
+	w := startWorker(t, js, &fakePredictor{}, cfg)
+	publishAll(t, js, msgs)
+	o := waitOutputs(t, js, len(want), 30*time.Second)
+	requireExactlyOnce(t, o, want, nil)
+	w.c.bytes.mu.Lock()
+	defer w.c.bytes.mu.Unlock()
+	require.LessOrEqual(t, w.c.bytes.peak, cfg.MaxPendingBytes, "held more bytes than the budget")
+	require.Greater(t, w.c.bytes.peak, int64(300<<10), "the budget was not used at all")
 }

@@ -18,6 +18,7 @@ type item struct {
 	msg     jetstream.Msg
 	meta    *jetstream.MsgMetadata
 	arrived time.Time
+	bytes   int64 // held in the consumer's byte budget
 
 	event schemas.Event
 	group predictor.Request // Model and OutputConfig only

@@ -98,7 +98,13 @@ func (c *Consumer) fetchLoop(ctx, work context.Context, out chan<- *item) {
 		if err != nil {
 			return
 		}
-		got, err := c.fetch(ctx, work, cons, n, out)
+		// Room for at least one message of the largest size the server takes.
+		maxBytes, err := c.bytes.waitFree(ctx, min(c.cfg.MaxPendingBytes, c.js.Conn().MaxPayload()+4<<10))
+		if err != nil {
+			c.slots.release(n)
+			return
+		}
+		got, err := c.fetch(ctx, work, cons, n, maxBytes, out)
 		c.slots.release(n - got)
 		switch {
 		case err == nil:
@@ -115,10 +121,10 @@ func (c *Consumer) fetchLoop(ctx, work context.Context, out chan<- *item) {
 
 // fetch sends one pull request for up to n messages and hands each one to
 // intake as it arrives; it returns how many arrived.
-func (c *Consumer) fetch(ctx, work context.Context, cons jetstream.Consumer, n int, out chan<- *item) (int, error) {
+func (c *Consumer) fetch(ctx, work context.Context, cons jetstream.Consumer, n int, maxBytes int64, out chan<- *item) (int, error) {
 	fctx, cancel := context.WithTimeout(ctx, c.cfg.FetchMaxWait)
 	defer cancel()
-	batch, err := cons.Fetch(n, jetstream.FetchContext(fctx))
+	batch, err := cons.Fetch(n, jetstream.FetchContext(fctx), jetstream.FetchMaxBytes(int(maxBytes)))
 	if err != nil {
 		return 0, err
 	}
@@ -152,7 +158,8 @@ func (c *Consumer) intake(ctx, work context.Context, msg jetstream.Msg, out chan
 		return
 	}
 	c.metrics.received.Inc()
-	it := &item{msg: msg, meta: meta, arrived: time.Now()}
+	it := &item{msg: msg, meta: meta, arrived: time.Now(), bytes: int64(len(msg.Data()) + len(msg.Subject()))}
+	c.bytes.add(it.bytes)
 	c.held.add(it)
 
 	if meta.NumDelivered > uint64(c.cfg.MaxDeliver) {
@@ -215,7 +222,10 @@ func (c *Consumer) loadObject(ctx context.Context, it *item, ref *schemas.Object
 				return fate{kind: deadLetter, reason: schemas.ReasonImageTooLarge,
 					description: fmt.Sprintf("object %s/%s has %d bytes, more than %d", ref.Bucket, ref.Name, info.Size, c.cfg.MaxImageBytes)}, false
 			}
-			it.event.Image.Bytes, err = store.GetBytes(ctx, ref.Name)
+			if err = c.bytes.acquire(ctx, int64(info.Size)); err == nil {
+				it.bytes += int64(info.Size)
+				it.event.Image.Bytes, err = store.GetBytes(ctx, ref.Name)
+			}
 		}
 	}
 	switch {

@@ -9,12 +9,13 @@ type metrics struct {
 	deadLetters   *prometheus.CounterVec
 	redeliveries  *prometheus.CounterVec
 	held          prometheus.GaugeFunc
+	heldBytes     prometheus.GaugeFunc
 	inflight      prometheus.Gauge
 	latency       prometheus.Histogram
 	consumerState *prometheus.GaugeVec
 }
 
-func newMetrics(reg prometheus.Registerer, held func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, held, heldBytes func() float64) *metrics {
 	m := &metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "worker_events_received_total", Help: "Input messages pulled from JetStream, redeliveries included.",
@@ -31,6 +32,9 @@ func newMetrics(reg prometheus.Registerer, held func() float64) *metrics {
 		held: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "worker_held_messages", Help: "Input messages held: pending, in a call or awaiting a publish ack.",
 		}, held),
+		heldBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "worker_held_bytes", Help: "Bytes of held messages and of images read from the Object Store.",
+		}, heldBytes),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "worker_inflight_calls", Help: "Predict calls in flight.",
 		}),
@@ -45,7 +49,7 @@ func newMetrics(reg prometheus.Registerer, held func() float64) *metrics {
 		}, []string{"state"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.held, m.inflight, m.latency, m.consumerState)
+		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.held, m.heldBytes, m.inflight, m.latency, m.consumerState)
 	}
 	return m
 }

@@ -89,6 +89,7 @@ func (c *Consumer) finish(ctx context.Context, pb published) {
 	}
 	c.metrics.latency.Observe(time.Since(it.arrived).Seconds())
 	c.held.remove(it)
+	c.bytes.release(it.bytes)
 	c.slots.release(1)
 }
 

@@ -80,6 +80,7 @@ func workerSettings(cfg *config) settings {
 		{"WORKER_BATCH_WAIT", "100ms", "max time the oldest pending event waits for its batch to fill", duration(&c.BatchWait)},
 		{"WORKER_MAX_INFLIGHT", "8", "concurrent predict calls", integer(&c.MaxInflight)},
 		{"WORKER_MAX_PENDING", "0", "messages held at once (0 = batch size x (max inflight + 2))", integer(&c.MaxPending)},
+		{"WORKER_MAX_PENDING_BYTES", "256MiB", "bytes of messages and images held at once (KiB, MiB, GiB suffixes)", size(&c.MaxPendingBytes)},
 		{"WORKER_MAX_DELIVER", "10", "deliveries before an event is dead-lettered", integer(&c.MaxDeliver)},
 		{"WORKER_ACK_WAIT", "10s", "consumer AckWait; held messages are kept alive with InProgress", duration(&c.AckWait)},
 		{"WORKER_MAX_ACK_PENDING", "20000", "consumer MaxAckPending over all replicas", integer(&c.MaxAckPending)},

@@ -38,8 +38,9 @@ func TestDemoPrintsAResultForEverySample(t *testing.T) {
 
 func TestConfigFromEnvAndFlags(t *testing.T) {
 	cfg, err := loadConfig("worker", []string{"--worker-batch-size", "64", "--embedded"},
-		env(map[string]string{"WORKER_BATCH_SIZE": "32", "WORKER_BATCH_WAIT": "250ms", "CLARIFAI_MODEL_ID": "m1"}), io.Discard)
+		env(map[string]string{"WORKER_BATCH_SIZE": "32", "WORKER_BATCH_WAIT": "250ms", "CLARIFAI_MODEL_ID": "m1", "WORKER_MAX_PENDING_BYTES": "64MiB"}), io.Discard)
 	require.NoError(t, err)
+	require.Equal(t, int64(64<<20), cfg.Consumer.MaxPendingBytes)
 	require.Equal(t, 64, cfg.Consumer.BatchSize, "a flag beats the environment")
 	require.Equal(t, 250*time.Millisecond, cfg.Consumer.BatchWait)
 	require.Equal(t, "m1", cfg.Consumer.DefaultModel.ID)
@@ -55,6 +56,8 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		{map[string]string{"CLARIFAI_PAT": "x", "WORKER_RESULTS_SUBJECT": "images.results"}, "WORKER_RESULTS_SUBJECT"},
 		{map[string]string{}, "CLARIFAI_PAT"},
 		{map[string]string{"CLARIFAI_PAT": "x", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{map[string]string{"CLARIFAI_PAT": "x", "WORKER_MAX_PENDING_BYTES": "lots"}, "WORKER_MAX_PENDING_BYTES"},
+		{map[string]string{"CLARIFAI_PAT": "x", "WORKER_MAX_PENDING_BYTES": "1KiB"}, "WORKER_MAX_PENDING_BYTES"},
 	} {
 		_, err := loadConfig("worker", nil, env(tc.env), io.Discard)
 		require.ErrorContains(t, err, tc.want, "env %v", tc.env)

@@ -98,6 +98,25 @@ func integer(p *int) parser {
 	return parser{fn: func(v string) (err error) { *p, err = strconv.Atoi(v); return err }}
 }
 
+// size parses a byte count with an optional KiB, MiB or GiB suffix.
+func size(p *int64) parser {
+	return parser{fn: func(v string) error {
+		mult := int64(1)
+		for _, u := range []struct {
+			suffix string
+			mult   int64
+		}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+			if n, ok := strings.CutSuffix(v, u.suffix); ok {
+				v, mult = n, u.mult
+				break
+			}
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		*p = n * mult
+		return err
+	}}
+}
+
 func float(p *float64) parser {
 	return parser{fn: func(v string) (err error) { *p, err = strconv.ParseFloat(v, 64); return err }}
 }
