@@ -386,3 +386,32 @@ func TestHeldBytesStayWithinTheBudget(t *testing.T) {
 	require.LessOrEqual(t, w.c.bytes.peak, cfg.MaxPendingBytes, "held more bytes than the budget")
 	require.Greater(t, w.c.bytes.peak, int64(300<<10), "the budget was not used at all")
 }
+
+// TestEventThatOutlivedItsDeliveriesIsDeadLettered: a message whose
+// earlier deliveries never finished (here, its worker crashed) and that
+// comes back more often than WORKER_MAX_DELIVER is dead-lettered, with
+// its event id, instead of crashing yet another worker.
+func TestEventThatOutlivedItsDeliveriesIsDeadLettered(t *testing.T) {
+	srv := natstest.Start(t)
+	nc1, js1 := natstest.Connect(t, srv.ClientURL())
+	_, js := natstest.Connect(t, srv.ClientURL())
+	hang := &fakePredictor{fn: func(ctx context.Context, req predictor.Request) []predictor.Outcome {
+		<-ctx.Done()
+		return succeed(req)
+	}}
+	cfg := testConfig()
+	cfg.AckWait = time.Second
+	cfg.MaxDeliver = 1
+	cfg.ShutdownWait = 100 * time.Millisecond
+	startWorker(t, js1, hang, cfg)
+	publishAll(t, js, [][]byte{event("poison", nil)})
+	require.Eventually(t, func() bool { return len(hang.calls()) > 0 }, 10*time.Second, 10*time.Millisecond)
+	nc1.Close()
+
+	startWorker(t, js, &fakePredictor{}, cfg)
+	o := waitOutputs(t, js, 1, 20*time.Second)
+	requireExactlyOnce(t, o, nil, []string{"poison"})
+	d := o.deadLetters["poison"][0]
+	require.Equal(t, reasonMaxDeliveries, d.Error.Reason)
+	require.Equal(t, uint64(2), d.Attempts)
+}

@@ -162,11 +162,6 @@ func (c *Consumer) intake(ctx, work context.Context, msg jetstream.Msg, out chan
 	c.bytes.add(it.bytes)
 	c.held.add(it)
 
-	if meta.NumDelivered > uint64(c.cfg.MaxDeliver) {
-		c.settleAlone(work, it, fate{kind: deadLetter, reason: reasonMaxDeliveries,
-			description: fmt.Sprintf("delivered %d times, more than WORKER_MAX_DELIVER=%d", meta.NumDelivered, c.cfg.MaxDeliver)})
-		return
-	}
 	ev, err := schemas.DecodeEvent(msg.Data())
 	if err != nil {
 		var inv *schemas.InvalidEventError
@@ -179,6 +174,11 @@ func (c *Consumer) intake(ctx, work context.Context, msg jetstream.Msg, out chan
 		return
 	}
 	it.event = ev
+	if meta.NumDelivered > uint64(c.cfg.MaxDeliver) { // e.g. its earlier deliveries crashed workers
+		c.settleAlone(work, it, fate{kind: deadLetter, reason: reasonMaxDeliveries,
+			description: fmt.Sprintf("delivered %d times, more than WORKER_MAX_DELIVER=%d", meta.NumDelivered, c.cfg.MaxDeliver)})
+		return
+	}
 	if ref := ev.Image.Object; ref != nil {
 		c.wg.Add(1)
 		go func() {
