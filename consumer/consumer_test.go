@@ -299,6 +299,26 @@ func TestThreeWorkersShareOneConsumer(t *testing.T) {
 	}
 }
 
+// TestBacklogOnReplicatedStreams: a replicated consumer sends a message
+// only once its delivery is replicated, so a status the server sends at
+// once can overtake the messages of the same pull. A backlog fills every
+// pull, and it must still all be delivered.
+func TestBacklogOnReplicatedStreams(t *testing.T) {
+	nodes := natstest.StartCluster(t, 3)
+	_, js := natstest.Connect(t, natstest.ClientURLs(nodes))
+	cfg := testConfig()
+	cfg.Replicas = 3
+	for i := range cfg.OutputStreams {
+		cfg.OutputStreams[i].Replicas = 3
+	}
+	require.NoError(t, EnsureStream(t.Context(), js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}, Replicas: 3}))
+	want := ids("evt", 1000)
+	publishAll(t, js, events(want))
+	startWorker(t, js, &fakePredictor{}, cfg)
+	o := waitOutputs(t, js, len(want), 30*time.Second)
+	requireExactlyOnce(t, o, want, nil)
+}
+
 func TestRecoversFromServerRestartAndDeletedConsumer(t *testing.T) {
 	srv := natstest.Start(t)
 	_, js := natstest.Connect(t, srv.ClientURL())

@@ -2,7 +2,9 @@ package natstest
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +25,20 @@ type Server struct {
 // adjust the options first. The server stops when the test ends.
 func Start(tb testing.TB, opts ...func(*server.Options)) *Server {
 	tb.Helper()
-	o := &server.Options{
+	o := defaultOptions(tb)
+	for _, f := range opts {
+		f(o)
+	}
+	s := &Server{opts: o, tb: tb}
+	s.start()
+	// Later restarts keep the port that was picked.
+	s.opts.Port = s.Addr().(*net.TCPAddr).Port
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+func defaultOptions(tb testing.TB) *server.Options {
+	return &server.Options{
 		Host:               "127.0.0.1",
 		Port:               -1,
 		JetStream:          true,
@@ -34,15 +49,6 @@ func Start(tb testing.TB, opts ...func(*server.Options)) *Server {
 		NoLog:              true,
 		NoSigs:             true,
 	}
-	for _, f := range opts {
-		f(o)
-	}
-	s := &Server{opts: o, tb: tb}
-	s.start()
-	// Later restarts keep the port that was picked.
-	s.opts.Port = s.Addr().(*net.TCPAddr).Port
-	tb.Cleanup(s.Stop)
-	return s
 }
 
 func (s *Server) start() {
@@ -69,6 +75,78 @@ func (s *Server) Restart() {
 	s.tb.Helper()
 	s.Stop()
 	s.start()
+}
+
+// StartCluster starts n servers routed to each other as one JetStream
+// cluster and waits until it has a meta leader. Replicated streams and
+// consumers behave differently from single-server ones (a replicated
+// consumer sends a message only once its delivery is replicated).
+func StartCluster(tb testing.TB, n int) []*Server {
+	tb.Helper()
+	ports := make([]int, n)
+	routes := make([]string, n)
+	for i := range ports {
+		ports[i] = freePort(tb)
+		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", ports[i])
+	}
+	// A clustered server is ready only once there is a quorum, so all
+	// start before any is waited for.
+	nodes := make([]*Server, n)
+	for i := range nodes {
+		o := defaultOptions(tb)
+		o.ServerName = fmt.Sprintf("n%d", i+1)
+		o.Cluster = server.ClusterOpts{Name: "test", Host: "127.0.0.1", Port: ports[i]}
+		o.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		ns, err := server.NewServer(o.Clone())
+		if err != nil {
+			tb.Fatalf("nats server: %v", err)
+		}
+		ns.Start()
+		nodes[i] = &Server{Server: ns, opts: o, tb: tb}
+		tb.Cleanup(nodes[i].Stop)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !clusterReady(nodes) {
+		if time.Now().After(deadline) {
+			tb.Fatal("cluster has no JetStream meta leader")
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+	for _, s := range nodes {
+		s.opts.Port = s.Addr().(*net.TCPAddr).Port
+	}
+	return nodes
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// clusterReady: a meta leader is elected and every node follows it.
+func clusterReady(nodes []*Server) bool {
+	leader := false
+	for _, s := range nodes {
+		if !s.JetStreamIsCurrent() {
+			return false
+		}
+		leader = leader || s.JetStreamIsLeader()
+	}
+	return leader
+}
+
+// ClientURLs lists the servers' client URLs for nats.Connect.
+func ClientURLs(nodes []*Server) string {
+	urls := make([]string, len(nodes))
+	for i, s := range nodes {
+		urls[i] = s.ClientURL()
+	}
+	return strings.Join(urls, ",")
 }
 
 // Connect returns a client connection that reconnects forever, and its
