@@ -94,17 +94,18 @@ func (c *Consumer) fetchLoop(ctx, work context.Context, out chan<- *item) {
 			c.current.Store(&bound)
 			c.bound.Store(true)
 		}
-		n, err := c.slots.acquireUpTo(ctx, 2*c.cfg.BatchSize)
+		// Room for at least one message of the largest size the server
+		// takes, then for as many of them as fit.
+		largest := min(c.cfg.MaxPendingBytes, c.js.Conn().MaxPayload()+4<<10)
+		free, err := c.bytes.waitFree(ctx, largest)
 		if err != nil {
 			return
 		}
-		// Room for at least one message of the largest size the server takes.
-		maxBytes, err := c.bytes.waitFree(ctx, min(c.cfg.MaxPendingBytes, c.js.Conn().MaxPayload()+4<<10))
+		n, err := c.slots.acquireUpTo(ctx, int(min(int64(2*c.cfg.BatchSize), free/largest)))
 		if err != nil {
-			c.slots.release(n)
 			return
 		}
-		got, err := c.fetch(ctx, work, cons, n, maxBytes, out)
+		got, err := c.fetch(ctx, work, cons, n, out)
 		c.slots.release(n - got)
 		switch {
 		case err == nil:
@@ -121,10 +122,17 @@ func (c *Consumer) fetchLoop(ctx, work context.Context, out chan<- *item) {
 
 // fetch sends one pull request for up to n messages and hands each one to
 // intake as it arrives; it returns how many arrived.
-func (c *Consumer) fetch(ctx, work context.Context, cons jetstream.Consumer, n int, maxBytes int64, out chan<- *item) (int, error) {
+//
+// The request sets no byte limit. With one, a server that fills the
+// request sends "409 Batch Completed" at once, while a replicated
+// consumer sends each message only once its delivery is replicated: the
+// status overtakes the messages, Fetch ends on it, and the messages go
+// unread until AckWait, over and over (nats-server 2.15.2). The fetch
+// loop bounds the count by the bytes free instead.
+func (c *Consumer) fetch(ctx, work context.Context, cons jetstream.Consumer, n int, out chan<- *item) (int, error) {
 	fctx, cancel := context.WithTimeout(ctx, c.cfg.FetchMaxWait)
 	defer cancel()
-	batch, err := cons.Fetch(n, jetstream.FetchContext(fctx), jetstream.FetchMaxBytes(int(maxBytes)))
+	batch, err := cons.Fetch(n, jetstream.FetchContext(fctx))
 	if err != nil {
 		return 0, err
 	}
