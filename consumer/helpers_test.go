@@ -3,11 +3,13 @@ package consumer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
@@ -167,29 +169,59 @@ func readOutputs(t *testing.T, js jetstream.JetStream) outputs {
 
 func readStream(t *testing.T, js jetstream.JetStream, stream string, each func([]byte)) int {
 	t.Helper()
+	var (
+		msgs [][]byte
+		err  error
+	)
+	// A replicated stream may not answer at once for a consumer just made.
+	for range 50 {
+		if msgs, err = tryReadStream(js, stream); !errors.Is(err, nats.ErrNoResponders) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval
+	}
+	require.NoError(t, err, "reading %s", stream)
+	for _, m := range msgs {
+		each(m)
+	}
+	return len(msgs)
+}
+
+func tryReadStream(js jetstream.JetStream, stream string) ([][]byte, error) {
 	ctx := context.Background()
 	s, err := js.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		return 0
+		return nil, err
 	}
 	info, err := s.Info(ctx)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	n := int(info.State.Msgs)
 	if n == 0 {
-		return 0
+		return nil, nil
 	}
 	oc, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	require.NoError(t, err)
-	for got := 0; got < n; {
-		batch, err := oc.Fetch(n-got, jetstream.FetchMaxWait(5*time.Second))
-		require.NoError(t, err)
-		for m := range batch.Messages() {
-			each(m.Data())
-			got++
-		}
-		require.NoError(t, batch.Error())
+	if err != nil {
+		return nil, err
 	}
-	return n
+	msgs := make([][]byte, 0, n)
+	for len(msgs) < n {
+		batch, err := oc.Fetch(n-len(msgs), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, err
+		}
+		for m := range batch.Messages() {
+			msgs = append(msgs, m.Data())
+		}
+		if err := batch.Error(); err != nil {
+			return nil, err
+		}
+	}
+	return msgs, nil
 }
 
 // waitOutputs polls until want outputs are stored and returns them.

@@ -82,6 +82,7 @@ func (c *Consumer) fetchLoop(ctx, work context.Context, out chan<- *item) {
 		case <-ctx.Done():
 		}
 	}
+	var byBytes bool
 	for ctx.Err() == nil {
 		if cons == nil || c.rebind.Swap(false) {
 			var err error
@@ -93,19 +94,23 @@ func (c *Consumer) fetchLoop(ctx, work context.Context, out chan<- *item) {
 			bound := cons
 			c.current.Store(&bound)
 			c.bound.Store(true)
+			byBytes = !replicated(cons)
 		}
-		// Room for at least one message of the largest size the server
-		// takes, then for as many of them as fit.
+		// Room for at least one message of the largest size the server takes.
 		largest := min(c.cfg.MaxPendingBytes, c.js.Conn().MaxPayload()+4<<10)
 		free, err := c.bytes.waitFree(ctx, largest)
 		if err != nil {
 			return
 		}
-		n, err := c.slots.acquireUpTo(ctx, int(min(int64(2*c.cfg.BatchSize), free/largest)))
+		want, maxBytes := 2*c.cfg.BatchSize, free
+		if !byBytes { // as many messages of the largest size as fit
+			want, maxBytes = int(min(int64(want), free/largest)), 0
+		}
+		n, err := c.slots.acquireUpTo(ctx, want)
 		if err != nil {
 			return
 		}
-		got, err := c.fetch(ctx, work, cons, n, out)
+		got, err := c.fetch(ctx, work, cons, n, maxBytes, out)
 		c.slots.release(n - got)
 		switch {
 		case err == nil:
@@ -120,19 +125,29 @@ func (c *Consumer) fetchLoop(ctx, work context.Context, out chan<- *item) {
 	}
 }
 
-// fetch sends one pull request for up to n messages and hands each one to
-// intake as it arrives; it returns how many arrived.
-//
-// The request sets no byte limit. With one, a server that fills the
-// request sends "409 Batch Completed" at once, while a replicated
-// consumer sends each message only once its delivery is replicated: the
-// status overtakes the messages, Fetch ends on it, and the messages go
-// unread until AckWait, over and over (nats-server 2.15.2). The fetch
-// loop bounds the count by the bytes free instead.
-func (c *Consumer) fetch(ctx, work context.Context, cons jetstream.Consumer, n int, out chan<- *item) (int, error) {
+// replicated reports whether the consumer has replicas. Pulls from one
+// must not set a byte limit: a replicated consumer sends each message only
+// once its delivery is replicated, but sends at once the "409 Batch
+// Completed" that ends a filled byte-limited pull. The status overtakes
+// the messages, Fetch ends on it, and the messages go unread until
+// AckWait, again on every redelivery: a livelock under backlog
+// (nats-server 2.15.2; its 408 at expiry does wait for the messages).
+func replicated(cons jetstream.Consumer) bool {
+	info := cons.CachedInfo()
+	return info != nil && info.Cluster != nil && len(info.Cluster.Replicas) > 0
+}
+
+// fetch sends one pull request for up to n messages and, unless maxBytes
+// is 0, up to maxBytes bytes. It hands each message to intake as it
+// arrives and returns how many arrived.
+func (c *Consumer) fetch(ctx, work context.Context, cons jetstream.Consumer, n int, maxBytes int64, out chan<- *item) (int, error) {
 	fctx, cancel := context.WithTimeout(ctx, c.cfg.FetchMaxWait)
 	defer cancel()
-	batch, err := cons.Fetch(n, jetstream.FetchContext(fctx))
+	opts := []jetstream.FetchOpt{jetstream.FetchContext(fctx)}
+	if maxBytes > 0 {
+		opts = append(opts, jetstream.FetchMaxBytes(int(maxBytes)))
+	}
+	batch, err := cons.Fetch(n, opts...)
 	if err != nil {
 		return 0, err
 	}
@@ -146,8 +161,9 @@ func (c *Consumer) fetch(ctx, work context.Context, cons jetstream.Consumer, n i
 		c.intake(ctx, work, msg, out)
 	}
 	err = batch.Error()
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, nats.ErrTimeout) {
-		err = nil // the pull request simply expired
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrBatchCompleted) {
+		err = nil // the pull request simply expired or was filled
 	}
 	return got, err
 }
