@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -55,14 +56,23 @@ func joinURLs(nodes []*natsNode, url func(*natsNode) string) string {
 	return strings.Join(urls, ",")
 }
 
-// freePort asks the kernel for a port that is free now.
+// freePort finds a port that is free now, below the kernel's ephemeral
+// range (32768 and up by default). Docker takes the random host ports it
+// publishes from that range, so a port the kernel handed out and that was
+// released again could be taken by another container before ours starts.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	return port
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		require.NoError(t, l.Close())
+		return port
+	}
+	t.Fatal("no free port in 20000-31999")
+	return 0
 }
 
 // natsRequest describes a node; cluster holds the names of all nodes of
