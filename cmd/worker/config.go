@@ -36,8 +36,11 @@ type config struct {
 	NATS      natsConfig
 	Clarifai  clarifaiConfig
 	Predictor string // clarifai or local; "" = decided from the rest
-	Consumer  consumer.Config
-	Publisher publisher.Config
+	// LocalAllowPrivate lets the local predictor fetch URLs on loopback
+	// and private addresses.
+	LocalAllowPrivate bool
+	Consumer          consumer.Config
+	Publisher         publisher.Config
 
 	ResultsStream, DeadLetterStream string
 	DuplicateWindow                 time.Duration
@@ -65,6 +68,7 @@ func workerSettings(cfg *config) settings {
 		{"CLARIFAI_CALL_TIMEOUT", "30s", "deadline of one predict call", duration(&cfg.Clarifai.CallTimeout)},
 		{"CLARIFAI_THROTTLE_PAUSE", "5s", "pause of all calls after a throttling answer", duration(&cfg.Clarifai.ThrottlePause)},
 		{"WORKER_PREDICTOR", "", "clarifai or local (default: local with --embedded and no PAT, else clarifai)", str(&cfg.Predictor)},
+		{"LOCAL_FETCH_ALLOW_PRIVATE", "false", "local predictor: let image URLs reach loopback, private and link-local addresses", boolean(&cfg.LocalAllowPrivate)},
 		{"WORKER_STREAM", "IMAGES", "input stream", str(&c.Stream)},
 		{"WORKER_SUBJECTS", "images.>", "input subjects, comma-separated", list(&c.Subjects)},
 		{"WORKER_CONSUMER", "image-predictor", "durable pull consumer shared by all replicas", str(&c.Durable)},

@@ -104,7 +104,7 @@ func streamSubjects(subject string) string {
 func newPredictor(cfg *config, log zerolog.Logger, reg prometheus.Registerer) (consumer.Predictor, func(), error) {
 	if cfg.Predictor == "local" {
 		log.Info().Msg("using the offline local-color predictor (no Clarifai account needed)")
-		p, err := local.New(local.Config{}, log)
+		p, err := local.New(local.Config{Fetch: local.FetchConfig{AllowPrivate: cfg.LocalAllowPrivate}}, log)
 		return p, func() {}, err
 	}
 	c, err := predictor.NewClient(predictor.ClientConfig{

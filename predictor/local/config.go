@@ -91,6 +91,12 @@ type FetchConfig struct {
 	RetryBackoff time.Duration
 	// UserAgent is sent with every request. Default "imgpredict-worker/local-color".
 	UserAgent string
+	// AllowPrivate lets URLs reach loopback, private, link-local and other
+	// non-public addresses. Off by default, so that an event cannot make
+	// the worker fetch from its own network (cloud metadata endpoints,
+	// internal services). The check is on the address dialled, after DNS
+	// and on every redirect; a proxy on a private address needs it on.
+	AllowPrivate bool
 }
 
 func (c *FetchConfig) setDefaults() {

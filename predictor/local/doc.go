@@ -71,7 +71,8 @@
 // *predictor.Error of class PermanentInput:
 //
 //   - input_download_failed (30002): the URL is refused, unreachable,
-//     times out or answers with an error status;
+//     times out or answers with an error status, or it leads to a
+//     non-public address while FetchConfig.AllowPrivate is off;
 //   - image_too_large (30105): over FetchConfig.MaxBytes (20 MB) or
 //     Config.MaxPixels (85 million) pixels;
 //   - unsupported_format (30101): not JPEG, PNG, GIF or WebP, or corrupt;

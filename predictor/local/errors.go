@@ -29,6 +29,7 @@ var (
 	ErrUnsupportedFormat = errors.New("unsupported image format")
 	ErrBadScheme         = errors.New("only http and https URLs are fetched")
 	ErrTooManyRedirects  = errors.New("too many redirects")
+	ErrPrivateAddress    = errors.New("address is not public")
 )
 
 func inputError(code uint32, reason, desc string, err error) *predictor.Error {

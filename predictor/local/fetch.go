@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -28,12 +30,35 @@ func NewFetcher(cfg FetchConfig, log zerolog.Logger) (*Fetcher, error) {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	d := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	if !cfg.AllowPrivate {
+		d.Control = refusePrivate
+	}
+	tr.DialContext = d.DialContext
 	tr.TLSHandshakeTimeout = cfg.ConnectTimeout
 	f := &Fetcher{cfg: cfg, log: log.With().Str("component", "fetcher").Logger()}
 	f.client = &http.Client{Transport: tr, CheckRedirect: f.checkRedirect}
 	return f, nil
 }
+
+// refusePrivate refuses to dial an address that is not a public unicast
+// one. It runs on the resolved address, so a name that resolves to a
+// private address is refused as well.
+func refusePrivate(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrPrivateAddress, address)
+	}
+	ip := ap.Addr().Unmap()
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() || sharedAddressSpace.Contains(ip) {
+		return fmt.Errorf("%w: %s", ErrPrivateAddress, ip)
+	}
+	return nil
+}
+
+// sharedAddressSpace is carrier-grade NAT (RFC 6598), which
+// netip.Addr.IsPrivate does not count.
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
 
 func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
@@ -102,7 +127,7 @@ func (f *Fetcher) attempt(ctx context.Context, u *url.URL) (body []byte, retry b
 	req.Header.Set("Accept", "image/*")
 	resp, err := f.client.Do(req)
 	if err != nil {
-		permanent := errors.Is(err, ErrBadScheme) || errors.Is(err, ErrTooManyRedirects)
+		permanent := errors.Is(err, ErrBadScheme) || errors.Is(err, ErrTooManyRedirects) || errors.Is(err, ErrPrivateAddress)
 		return nil, !permanent, downloadError("request failed", err)
 	}
 	defer resp.Body.Close()

@@ -18,8 +18,10 @@ import (
 	"github.com/imgpredict/worker/predictor/local"
 )
 
+// newFetcher returns a fetcher that may reach the tests' loopback servers.
 func newFetcher(t *testing.T, cfg local.FetchConfig) *local.Fetcher {
 	t.Helper()
+	cfg.AllowPrivate = true
 	if cfg.RetryBackoff == 0 {
 		cfg.RetryBackoff = time.Millisecond
 	}
@@ -195,4 +197,38 @@ func TestFetchConfigValidate(t *testing.T) {
 		require.ErrorIs(t, err, local.ErrInvalidConfig)
 		require.True(t, strings.Contains(err.Error(), tt.setting), "%v names %s", err, tt.setting)
 	}
+}
+
+// By default an event's URL cannot make the worker fetch from its own
+// network: loopback, private, link-local (cloud metadata), shared and
+// unspecified addresses are refused before a connection is made, also
+// when a host name resolves to one, and without retries.
+func TestFetchRefusesNonPublicAddresses(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	require.NoError(t, err)
+
+	f, err := local.NewFetcher(local.FetchConfig{RetryBackoff: time.Second}, zerolog.Nop())
+	require.NoError(t, err)
+	for _, u := range []string{
+		srv.URL + "/a.png",
+		"http://localhost:" + port + "/a.png",
+		"http://169.254.169.254/latest/meta-data/",
+		"http://10.1.2.3/a.png",
+		"http://172.16.0.1/a.png",
+		"http://192.168.1.1/a.png",
+		"http://100.64.0.1/a.png",
+		"http://0.0.0.0:" + port + "/a.png",
+		"http://[fd00::1]/a.png",
+		"http://[fe80::1%25lo]/a.png",
+	} {
+		start := time.Now()
+		_, err := f.Fetch(t.Context(), u)
+		requireFetchErr(t, err, local.ReasonDownloadFailed)
+		require.ErrorIs(t, err, local.ErrPrivateAddress, u)
+		require.Less(t, time.Since(start), time.Second, "%s was retried", u)
+	}
+	require.Zero(t, hits.Load(), "a refused URL reached the server")
 }

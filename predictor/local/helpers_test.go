@@ -28,8 +28,11 @@ var (
 	black = color.RGBA{0, 0, 0, 255}
 )
 
+// newPredictor returns a predictor whose fetcher may reach the tests'
+// loopback servers.
 func newPredictor(t testing.TB, cfg local.Config) *local.Predictor {
 	t.Helper()
+	cfg.Fetch.AllowPrivate = true
 	p, err := local.New(cfg, zerolog.Nop())
 	require.NoError(t, err)
 	return p
