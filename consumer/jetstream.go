@@ -96,19 +96,21 @@ func (c *Consumer) fetchLoop(ctx, work context.Context, out chan<- *item) {
 			c.bound.Store(true)
 			byBytes = !replicated(cons)
 		}
+		n, err := c.slots.acquireUpTo(ctx, 2*c.cfg.BatchSize)
+		if err != nil {
+			return
+		}
 		// Room for at least one message of the largest size the server takes.
 		largest := min(c.cfg.MaxPendingBytes, c.js.Conn().MaxPayload()+4<<10)
-		free, err := c.bytes.waitFree(ctx, largest)
+		maxBytes, err := c.bytes.waitFree(ctx, largest)
 		if err != nil {
+			c.slots.release(n)
 			return
 		}
-		want, maxBytes := 2*c.cfg.BatchSize, free
-		if !byBytes { // as many messages of the largest size as fit
-			want, maxBytes = int(min(int64(want), free/largest)), 0
-		}
-		n, err := c.slots.acquireUpTo(ctx, want)
-		if err != nil {
-			return
+		if !byBytes { // no byte limit: as many messages of the largest size as fit
+			fit := int(min(int64(n), maxBytes/largest))
+			c.slots.release(n - fit)
+			n, maxBytes = fit, 0
 		}
 		got, err := c.fetch(ctx, work, cons, n, maxBytes, out)
 		c.slots.release(n - got)
