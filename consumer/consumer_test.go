@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"math/rand/v2"
@@ -386,25 +387,42 @@ func pngOf(t *testing.T, size int) []byte {
 	return buf.Bytes()
 }
 
+// TestHeldBytesStayWithinTheBudget runs on a single server, where pulls
+// carry a byte limit, and on a three-node cluster with R3 streams, where
+// they cannot and are sized by the free bytes instead.
 func TestHeldBytesStayWithinTheBudget(t *testing.T) {
-	srv := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 256 << 10 })
-	_, js := natstest.Connect(t, srv.ClientURL())
-	img := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, 90<<10))
-	want := ids("big", 60) // about 7 MiB in all
-	msgs := make([][]byte, len(want))
-	for i, id := range want {
-		msgs[i] = []byte(`{"id":"` + id + `","image":{"base64":"` + img + `"}}`)
+	smallPayload := func(o *server.Options) { o.MaxPayload = 256 << 10 }
+	for _, replicas := range []int{1, 3} {
+		t.Run(fmt.Sprintf("R%d", replicas), func(t *testing.T) {
+			var url string
+			if replicas == 1 {
+				url = natstest.Start(t, smallPayload).ClientURL()
+			} else {
+				url = natstest.ClientURLs(natstest.StartCluster(t, replicas, smallPayload))
+			}
+			_, js := natstest.Connect(t, url)
+			img := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, 90<<10))
+			want := ids("big", 60) // about 7 MiB in all
+			msgs := make([][]byte, len(want))
+			for i, id := range want {
+				msgs[i] = []byte(`{"id":"` + id + `","image":{"base64":"` + img + `"}}`)
+			}
+			cfg := testConfig()
+			cfg.MaxPendingBytes = 1 << 20
+			cfg.Replicas = replicas
+			for i := range cfg.OutputStreams {
+				cfg.OutputStreams[i].Replicas = replicas
+			}
+			w := startWorker(t, js, &fakePredictor{}, cfg)
+			publishAll(t, js, msgs)
+			o := waitOutputs(t, js, len(want), 30*time.Second)
+			requireExactlyOnce(t, o, want, nil)
+			w.c.bytes.mu.Lock()
+			defer w.c.bytes.mu.Unlock()
+			require.LessOrEqual(t, w.c.bytes.peak, cfg.MaxPendingBytes, "held more bytes than the budget")
+			require.Greater(t, w.c.bytes.peak, int64(300<<10), "the budget was not used at all")
+		})
 	}
-	cfg := testConfig()
-	cfg.MaxPendingBytes = 1 << 20
-	w := startWorker(t, js, &fakePredictor{}, cfg)
-	publishAll(t, js, msgs)
-	o := waitOutputs(t, js, len(want), 30*time.Second)
-	requireExactlyOnce(t, o, want, nil)
-	w.c.bytes.mu.Lock()
-	defer w.c.bytes.mu.Unlock()
-	require.LessOrEqual(t, w.c.bytes.peak, cfg.MaxPendingBytes, "held more bytes than the budget")
-	require.Greater(t, w.c.bytes.peak, int64(300<<10), "the budget was not used at all")
 }
 
 // TestEventThatOutlivedItsDeliveriesIsDeadLettered: a message whose

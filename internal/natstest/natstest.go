@@ -78,10 +78,11 @@ func (s *Server) Restart() {
 }
 
 // StartCluster starts n servers routed to each other as one JetStream
-// cluster and waits until it has a meta leader. Replicated streams and
-// consumers behave differently from single-server ones (a replicated
-// consumer sends a message only once its delivery is replicated).
-func StartCluster(tb testing.TB, n int) []*Server {
+// cluster and waits until it has a meta leader; opts may adjust each
+// server's options. Replicated streams and consumers behave differently
+// from single-server ones (a replicated consumer sends a message only
+// once its delivery is replicated).
+func StartCluster(tb testing.TB, n int, opts ...func(*server.Options)) []*Server {
 	tb.Helper()
 	ports := make([]int, n)
 	routes := make([]string, n)
@@ -97,6 +98,9 @@ func StartCluster(tb testing.TB, n int) []*Server {
 		o.ServerName = fmt.Sprintf("n%d", i+1)
 		o.Cluster = server.ClusterOpts{Name: "test", Host: "127.0.0.1", Port: ports[i]}
 		o.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		for _, f := range opts {
+			f(o)
+		}
 		ns, err := server.NewServer(o.Clone())
 		if err != nil {
 			tb.Fatalf("nats server: %v", err)
