@@ -132,16 +132,20 @@ func freePort(tb testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// clusterReady: a meta leader is elected and every node follows it.
+// clusterReady: every node follows an elected meta leader, and the
+// leader counts every node as an online peer (before that, creating a
+// replicated stream fails for want of peers).
 func clusterReady(nodes []*Server) bool {
-	leader := false
+	var leader *Server
 	for _, s := range nodes {
 		if !s.JetStreamIsCurrent() {
 			return false
 		}
-		leader = leader || s.JetStreamIsLeader()
+		if s.JetStreamIsLeader() {
+			leader = s
+		}
 	}
-	return leader
+	return leader != nil && len(leader.JetStreamClusterPeers()) == len(nodes)
 }
 
 // ClientURLs lists the servers' client URLs for nats.Connect.
