@@ -136,7 +136,10 @@ func (c *Consumer) fetchLoop(ctx, work context.Context, out chan<- *item) {
 // (nats-server 2.15.2; its 408 at expiry does wait for the messages).
 func replicated(cons jetstream.Consumer) bool {
 	info := cons.CachedInfo()
-	return info != nil && info.Cluster != nil && len(info.Cluster.Replicas) > 0
+	if info == nil {
+		return true // unknown: the safe kind of pull
+	}
+	return info.Config.Replicas > 1 || info.Cluster != nil && len(info.Cluster.Replicas) > 0
 }
 
 // fetch sends one pull request for up to n messages and, unless maxBytes
