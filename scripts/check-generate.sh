@@ -9,20 +9,20 @@ trap 'rm -rf "$tmp"' EXIT
 
 cp "$root/go.mod" "$root/go.sum" "$tmp/"
 cp -R "$root/proto" "$tmp/proto"
-mkdir -p "$tmp/predictor"
-cp -R "$root/predictor/clarifaipb" "$tmp/predictor/clarifaipb"
-find "$tmp/predictor/clarifaipb" -name '*.pb.go' -delete
+mkdir -p "$tmp/predictor/clarifai"
+cp -R "$root/predictor/clarifai/clarifaipb" "$tmp/predictor/clarifai/clarifaipb"
+find "$tmp/predictor/clarifai/clarifaipb" -name '*.pb.go' -delete
 
-(cd "$tmp" && go generate ./predictor/clarifaipb/...)
+(cd "$tmp" && go generate ./predictor/clarifai/clarifaipb/...)
 
 status=0
 files=$(
-	cd "$root" && find predictor/clarifaipb -name '*.pb.go'
-	cd "$tmp" && find predictor/clarifaipb -name '*.pb.go'
+	cd "$root" && find predictor/clarifai/clarifaipb -name '*.pb.go'
+	cd "$tmp" && find predictor/clarifai/clarifaipb -name '*.pb.go'
 )
 for f in $(echo "$files" | sort -u); do
 	if ! cmp -s "$root/$f" "$tmp/$f"; then
-		echo "generated file differs: $f (run go generate ./predictor/...)" >&2
+		echo "generated file differs: $f (run go generate ./predictor/clarifai/...)" >&2
 		status=1
 	fi
 done

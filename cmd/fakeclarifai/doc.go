@@ -1,5 +1,5 @@
 // Command fakeclarifai serves the fake Clarifai server of
-// predictor/clarifaitest on a TCP address, so that workers in containers
+// predictor/clarifai/clarifaitest on a TCP address, so that workers in containers
 // can call it. It speaks plaintext gRPC (point workers at it with
 // CLARIFAI_INSECURE=true).
 //

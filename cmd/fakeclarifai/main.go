@@ -14,8 +14,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	pb "github.com/imgpredict/worker/predictor/clarifaipb"
-	"github.com/imgpredict/worker/predictor/clarifaitest"
+	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
+	"github.com/imgpredict/worker/predictor/clarifai/clarifaitest"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr, os.Getenv)) }

@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imgpredict/worker/internal/natstest"
-	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
-	"github.com/imgpredict/worker/predictor/clarifaitest"
+	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/predictor/clarifai/clarifaitest"
 	"github.com/imgpredict/worker/schemas"
 )
 

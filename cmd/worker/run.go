@@ -18,7 +18,7 @@ import (
 
 	"github.com/imgpredict/worker/consumer"
 	"github.com/imgpredict/worker/embedded"
-	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/predictor/clarifai"
 	"github.com/imgpredict/worker/predictor/local"
 	"github.com/imgpredict/worker/publisher"
 )
@@ -107,7 +107,7 @@ func newPredictor(cfg *config, log zerolog.Logger, reg prometheus.Registerer) (c
 		p, err := local.New(local.Config{Fetch: local.FetchConfig{AllowPrivate: cfg.LocalAllowPrivate}}, log)
 		return p, func() {}, err
 	}
-	c, err := predictor.NewClient(predictor.ClientConfig{
+	c, err := clarifai.NewClient(clarifai.ClientConfig{
 		Endpoint:      cfg.Clarifai.Endpoint,
 		Insecure:      cfg.Clarifai.Insecure,
 		PAT:           cfg.Clarifai.PAT,

@@ -2,7 +2,7 @@
 // run: the broker (how fast JetStream can pull, publish and ack on this
 // machine) and the account's quota (calls/s × 128 inputs). It starts an
 // in-process NATS server with file storage and the fake Clarifai server of
-// predictor/clarifaitest, runs each scenario on fresh streams, and prints
+// predictor/clarifai/clarifaitest, runs each scenario on fresh streams, and prints
 // a table (or JSON with --json). Every figure that drifts with the machine
 // is also given as a ratio against a ceiling measured in the same run.
 //

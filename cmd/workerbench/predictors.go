@@ -8,7 +8,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imgpredict/worker/predictor"
-	"github.com/imgpredict/worker/predictor/clarifaitest"
+	"github.com/imgpredict/worker/predictor/clarifai"
+	"github.com/imgpredict/worker/predictor/clarifai/clarifaitest"
 )
 
 // instant answers every input at once, in process: the worker's cost
@@ -41,7 +42,7 @@ func prediction(m predictor.Model) *predictor.Prediction {
 // fake is the fake Clarifai server with a real gRPC client in front of it.
 type fake struct {
 	srv    *clarifaitest.Server
-	client *predictor.Client
+	client *clarifai.Client
 }
 
 // newFake serves calls that take latency, through a client limited to
@@ -49,7 +50,7 @@ type fake struct {
 func newFake(latency time.Duration, rate float64, log zerolog.Logger) (*fake, error) {
 	srv := clarifaitest.NewServer()
 	srv.SetLatency(latency)
-	client, err := predictor.NewClient(predictor.ClientConfig{
+	client, err := clarifai.NewClient(clarifai.ClientConfig{
 		Endpoint:  srv.Addr(),
 		Insecure:  true,
 		PAT:       "workerbench",

@@ -1,20 +1,21 @@
-package predictor
+package clarifai
 
 import (
-	pb "github.com/imgpredict/worker/predictor/clarifaipb"
-	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/predictor"
+	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
+	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
 )
 
 // result is the fate of one input of one call.
 type result struct {
-	pred *Prediction
-	err  *Error
+	pred *predictor.Prediction
+	err  *predictor.Error
 }
 
 // buildRequest encodes the inputs of req at positions idx as one call.
 // Messages are allocated in slabs: a 128-input request costs a handful of
 // allocations instead of three per input.
-func buildRequest(req *Request, idx []int) *pb.PostModelOutputsRequest {
+func buildRequest(req *predictor.Request, idx []int) *pb.PostModelOutputsRequest {
 	n := len(idx)
 	ptrs := make([]*pb.Input, n)
 	inputs := make([]pb.Input, n)
@@ -43,7 +44,7 @@ func buildRequest(req *Request, idx []int) *pb.PostModelOutputsRequest {
 	return out
 }
 
-func outputConfig(c OutputConfig) *pb.OutputConfig {
+func outputConfig(c predictor.OutputConfig) *pb.OutputConfig {
 	if c.MaxConcepts == 0 && c.MinValue == 0 && len(c.SelectConcepts) == 0 {
 		return nil
 	}
@@ -58,14 +59,14 @@ func outputConfig(c OutputConfig) *pb.OutputConfig {
 // positions idx) by input id, never by position, and fills res[k] for each.
 // It returns a non-nil error instead when the response judges the call as a
 // whole (no outputs to inspect).
-func mapResponse(resp *pb.MultiOutputResponse, req *Request, idx []int, res []result) *Error {
+func mapResponse(resp *pb.MultiOutputResponse, req *predictor.Request, idx []int, res []result) *predictor.Error {
 	top := resp.GetStatus()
 	reqID := top.GetReqId()
 	outputs := resp.GetOutputs()
 	if len(outputs) == 0 {
 		if top.GetCode() == sc.StatusCode_SUCCESS {
 			for k := range idx {
-				res[k] = result{err: &Error{Class: TransientInput, Reason: ReasonOutputMissing,
+				res[k] = result{err: &predictor.Error{Class: predictor.TransientInput, Reason: ReasonOutputMissing,
 					Description: "response has no output for this input", ReqID: reqID}}
 			}
 			return nil
@@ -121,17 +122,17 @@ func mapResponse(resp *pb.MultiOutputResponse, req *Request, idx []int, res []re
 	for k, s := range state {
 		switch s {
 		case 0:
-			res[k] = result{err: &Error{Class: TransientInput, Reason: ReasonOutputMissing,
+			res[k] = result{err: &predictor.Error{Class: predictor.TransientInput, Reason: ReasonOutputMissing,
 				Description: "response has no output for this input", ReqID: reqID}}
 		case 2:
-			res[k] = result{err: &Error{Class: TransientInput, Reason: ReasonOutputDuplicate,
+			res[k] = result{err: &predictor.Error{Class: predictor.TransientInput, Reason: ReasonOutputDuplicate,
 				Description: "response has several outputs for this input", ReqID: reqID}}
 		}
 	}
 	return nil
 }
 
-func statusError(r rule, st *sc.Status, reqID string) *Error {
+func statusError(r rule, st *sc.Status, reqID string) *predictor.Error {
 	desc := st.GetDescription()
 	if d := st.GetDetails(); d != "" {
 		if desc != "" {
@@ -139,16 +140,16 @@ func statusError(r rule, st *sc.Status, reqID string) *Error {
 		}
 		desc += d
 	}
-	return &Error{Class: r.class, Code: uint32(st.GetCode()), Reason: r.reason, Description: desc, ReqID: reqID}
+	return &predictor.Error{Class: r.class, Code: uint32(st.GetCode()), Reason: r.reason, Description: desc, ReqID: reqID}
 }
 
 // predSlabs holds one allocation each for all predictions, concepts,
-// regions and boxes of a response; each Prediction takes sub-slices.
+// regions and boxes of a response; each predictor.Prediction takes sub-slices.
 type predSlabs struct {
-	preds    []Prediction
-	concepts []Concept
-	regions  []Region
-	boxes    []BoundingBox
+	preds    []predictor.Prediction
+	concepts []predictor.Concept
+	regions  []predictor.Region
+	boxes    []predictor.BoundingBox
 }
 
 func newPredSlabs(outputs []*pb.Output, state []uint8) *predSlabs {
@@ -167,39 +168,39 @@ func newPredSlabs(outputs []*pb.Output, state []uint8) *predSlabs {
 	}
 	nPreds = min(nPreds, len(state))
 	return &predSlabs{
-		preds:    make([]Prediction, 0, nPreds),
-		concepts: make([]Concept, 0, nConcepts),
-		regions:  make([]Region, 0, nRegions),
-		boxes:    make([]BoundingBox, 0, nBoxes),
+		preds:    make([]predictor.Prediction, 0, nPreds),
+		concepts: make([]predictor.Concept, 0, nConcepts),
+		regions:  make([]predictor.Region, 0, nRegions),
+		boxes:    make([]predictor.BoundingBox, 0, nBoxes),
 	}
 }
 
-func (s *predSlabs) prediction(o *pb.Output, asked Model, reqID string) *Prediction {
+func (s *predSlabs) prediction(o *pb.Output, asked predictor.Model, reqID string) *predictor.Prediction {
 	m := o.GetModel()
-	ran := Model{
+	ran := predictor.Model{
 		UserID:    or(m.GetUserId(), asked.UserID),
 		AppID:     or(m.GetAppId(), asked.AppID),
 		ID:        or(m.GetId(), asked.ID),
 		VersionID: or(m.GetModelVersion().GetId(), asked.VersionID),
 	}
 	st := o.GetStatus()
-	s.preds = append(s.preds, Prediction{
+	s.preds = append(s.preds, predictor.Prediction{
 		Model:    ran,
-		Status:   Status{Code: uint32(st.GetCode()), Description: st.GetDescription(), ReqID: reqID},
+		Status:   predictor.Status{Code: uint32(st.GetCode()), Description: st.GetDescription(), ReqID: reqID},
 		Concepts: s.takeConcepts(o.GetData().GetConcepts()),
 	})
 	p := &s.preds[len(s.preds)-1]
 	if rs := o.GetData().GetRegions(); len(rs) > 0 {
 		start := len(s.regions)
 		for _, r := range rs {
-			reg := Region{
+			reg := predictor.Region{
 				ID:       r.GetId(),
 				Value:    r.GetValue(),
 				Mask:     r.GetRegionInfo().GetMask().GetImage().GetBase64(),
 				Concepts: s.takeConcepts(r.GetData().GetConcepts()),
 			}
 			if b := r.GetRegionInfo().GetBoundingBox(); b != nil {
-				s.boxes = append(s.boxes, BoundingBox{
+				s.boxes = append(s.boxes, predictor.BoundingBox{
 					TopRow: b.GetTopRow(), LeftCol: b.GetLeftCol(),
 					BottomRow: b.GetBottomRow(), RightCol: b.GetRightCol(),
 				})
@@ -212,13 +213,13 @@ func (s *predSlabs) prediction(o *pb.Output, asked Model, reqID string) *Predict
 	return p
 }
 
-func (s *predSlabs) takeConcepts(cs []*pb.Concept) []Concept {
+func (s *predSlabs) takeConcepts(cs []*pb.Concept) []predictor.Concept {
 	if len(cs) == 0 {
 		return nil
 	}
 	start := len(s.concepts)
 	for _, c := range cs {
-		s.concepts = append(s.concepts, Concept{ID: c.GetId(), Name: c.GetName(), Value: c.GetValue()})
+		s.concepts = append(s.concepts, predictor.Concept{ID: c.GetId(), Name: c.GetName(), Value: c.GetValue()})
 	}
 	return s.concepts[start:len(s.concepts):len(s.concepts)]
 }

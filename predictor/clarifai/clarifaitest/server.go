@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/imgpredict/worker/predictor/clarifaipb"
-	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
+	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
 )
 
 // MaxRecords is how many recent requests a Server keeps for Requests.

@@ -1,4 +1,4 @@
-package predictor_test
+package clarifai_test
 
 import (
 	"bytes"
@@ -17,9 +17,10 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/imgpredict/worker/predictor"
-	pb "github.com/imgpredict/worker/predictor/clarifaipb"
-	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
-	"github.com/imgpredict/worker/predictor/clarifaitest"
+	"github.com/imgpredict/worker/predictor/clarifai"
+	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
+	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/predictor/clarifai/clarifaitest"
 )
 
 const testPAT = "pat-5ecret-do-not-log-91f3"
@@ -44,19 +45,19 @@ func (b *syncBuffer) String() string {
 
 type testEnv struct {
 	srv    *clarifaitest.Server
-	client *predictor.Client
+	client *clarifai.Client
 	logs   *syncBuffer
 	reg    *prometheus.Registry
 }
 
 // newEnv starts a fake server and a client with fast retries; change
 // tunes the config before the client is built.
-func newEnv(t *testing.T, change func(*predictor.ClientConfig)) *testEnv {
+func newEnv(t *testing.T, change func(*clarifai.ClientConfig)) *testEnv {
 	t.Helper()
 	srv := clarifaitest.NewServer()
 	t.Cleanup(srv.Close)
 	env := &testEnv{srv: srv, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
-	cfg := predictor.ClientConfig{
+	cfg := clarifai.ClientConfig{
 		Endpoint:        srv.Addr(),
 		Insecure:        true,
 		PAT:             testPAT,
@@ -72,7 +73,7 @@ func newEnv(t *testing.T, change func(*predictor.ClientConfig)) *testEnv {
 		change(&cfg)
 	}
 	log := zerolog.New(env.logs).Level(zerolog.DebugLevel)
-	c, err := predictor.NewClient(cfg, log)
+	c, err := clarifai.NewClient(cfg, log)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, c.Close()) })
 	env.client = c
@@ -134,7 +135,7 @@ func TestPredictSplitsIntoCallsOfAtMostMaxBatch(t *testing.T) {
 		require.Equal(t, []int{44, 128, 128}, batchSizes(env.srv))
 	})
 	t.Run("lower cap", func(t *testing.T) {
-		env := newEnv(t, func(c *predictor.ClientConfig) { c.MaxBatch = 50 })
+		env := newEnv(t, func(c *clarifai.ClientConfig) { c.MaxBatch = 50 })
 		env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(120)})
 		require.Equal(t, []int{20, 50, 50}, batchSizes(env.srv))
 	})
@@ -197,7 +198,7 @@ func TestMixedStatusPermanentInputFailsOnlyThatInput(t *testing.T) {
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
 
 	require.NotNil(t, out[0].Prediction)
-	pe := requireError(t, out[1], predictor.PermanentInput, predictor.ReasonUnsupportedFormat)
+	pe := requireError(t, out[1], predictor.PermanentInput, clarifai.ReasonUnsupportedFormat)
 	require.Equal(t, uint32(30101), pe.Code)
 	require.NotNil(t, out[2].Prediction)
 	require.Equal(t, 1, env.srv.Calls(), "a permanent input failure is not retried")
@@ -229,7 +230,7 @@ func TestDownloadFailureNextToABadInputIsRetriedAlone(t *testing.T) {
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
 
 	require.NoError(t, out[0].Err, "collateral 30002 must be retried before it is trusted")
-	requireError(t, out[1], predictor.PermanentInput, predictor.ReasonInvalidInput)
+	requireError(t, out[1], predictor.PermanentInput, clarifai.ReasonInvalidInput)
 	require.NoError(t, out[2].Err)
 	reqs := env.srv.Requests()
 	require.Len(t, reqs, 2)
@@ -243,7 +244,7 @@ func TestDownloadFailureOnItsOwnIsPermanent(t *testing.T) {
 
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
 
-	requireError(t, out[1], predictor.PermanentInput, predictor.ReasonInputDownloadFailed)
+	requireError(t, out[1], predictor.PermanentInput, clarifai.ReasonInputDownloadFailed)
 	require.Equal(t, 1, env.srv.Calls())
 }
 
@@ -253,7 +254,7 @@ func TestWholeCallFailures(t *testing.T) {
 		env.srv.FailCalls(1, sc.StatusCode_MODEL_DOES_NOT_EXIST)
 		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(3)})
 		for _, o := range out {
-			requireError(t, o, predictor.Permanent, predictor.ReasonModelNotFound)
+			requireError(t, o, predictor.Permanent, clarifai.ReasonModelNotFound)
 		}
 		require.Equal(t, 1, env.srv.Calls())
 	})
@@ -267,11 +268,11 @@ func TestWholeCallFailures(t *testing.T) {
 		require.Equal(t, 3, env.srv.Calls())
 	})
 	t.Run("transport errors outlasting the retry budget are transient", func(t *testing.T) {
-		env := newEnv(t, func(c *predictor.ClientConfig) { c.RetryMaxElapsed = 100 * time.Millisecond })
+		env := newEnv(t, func(c *clarifai.ClientConfig) { c.RetryMaxElapsed = 100 * time.Millisecond })
 		env.srv.FailCallsGRPC(1000, codes.Unavailable)
 		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
 		for _, o := range out {
-			requireError(t, o, predictor.Transient, predictor.ReasonTransportError)
+			requireError(t, o, predictor.Transient, clarifai.ReasonTransportError)
 			require.True(t, predictor.IsTransient(o.Err))
 		}
 		require.Greater(t, env.srv.Calls(), 1)
@@ -279,7 +280,7 @@ func TestWholeCallFailures(t *testing.T) {
 }
 
 func TestCancelStopsBackoffWaitPromptly(t *testing.T) {
-	env := newEnv(t, func(c *predictor.ClientConfig) {
+	env := newEnv(t, func(c *clarifai.ClientConfig) {
 		c.RetryInitial = 10 * time.Second
 		c.RetryMax = 10 * time.Second
 		c.RetryMaxElapsed = time.Minute
@@ -316,10 +317,10 @@ func TestInvalidInputsFailWithoutACall(t *testing.T) {
 	}
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
 	for _, i := range []int{0, 1, 2} {
-		requireError(t, out[i], predictor.PermanentInput, predictor.ReasonInvalidInput)
+		requireError(t, out[i], predictor.PermanentInput, clarifai.ReasonInvalidInput)
 	}
 	require.NoError(t, out[3].Err)
-	requireError(t, out[4], predictor.PermanentInput, predictor.ReasonDuplicateInputID)
+	requireError(t, out[4], predictor.PermanentInput, clarifai.ReasonDuplicateInputID)
 	require.Equal(t, 1, env.srv.Calls())
 	require.Equal(t, []string{"dup"}, env.srv.Requests()[0].InputIDs)
 }
@@ -328,7 +329,7 @@ func TestInvalidInputsFailWithoutACall(t *testing.T) {
 // never put more than RateLimit calls into any one-second window.
 func TestConcurrentCallersStayUnderTheRate(t *testing.T) {
 	const rate = 20
-	env := newEnv(t, func(c *predictor.ClientConfig) { c.RateLimit = rate; c.Burst = 1 })
+	env := newEnv(t, func(c *clarifai.ClientConfig) { c.RateLimit = rate; c.Burst = 1 })
 	// Connect first, so that the dial does not delay the first call's
 	// arrival into the next ones.
 	require.NoError(t, env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(1)})[0].Err)
@@ -363,7 +364,7 @@ func TestConcurrentCallersStayUnderTheRate(t *testing.T) {
 }
 
 func TestReadyWaitsForQuotaWithoutTakingIt(t *testing.T) {
-	env := newEnv(t, func(c *predictor.ClientConfig) { c.RateLimit = 2; c.Burst = 1 })
+	env := newEnv(t, func(c *clarifai.ClientConfig) { c.RateLimit = 2; c.Burst = 1 })
 	require.NoError(t, env.client.Ready(t.Context()))
 	require.NoError(t, env.client.Ready(t.Context()), "Ready must not consume the token")
 
@@ -379,12 +380,12 @@ func TestReadyWaitsForQuotaWithoutTakingIt(t *testing.T) {
 }
 
 func TestPATNeverLogged(t *testing.T) {
-	env := newEnv(t, func(c *predictor.ClientConfig) { c.RetryMaxElapsed = 50 * time.Millisecond })
+	env := newEnv(t, func(c *clarifai.ClientConfig) { c.RetryMaxElapsed = 50 * time.Millisecond })
 	env.srv.RequirePAT("the-right-key")
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
 	var msgs []string
 	for _, o := range out {
-		requireError(t, o, predictor.Permanent, predictor.ReasonAuthFailed)
+		requireError(t, o, predictor.Permanent, clarifai.ReasonAuthFailed)
 		msgs = append(msgs, o.Err.Error())
 	}
 	require.Equal(t, "Key "+testPAT, env.srv.Requests()[0].Authorization)
@@ -394,9 +395,9 @@ func TestPATNeverLogged(t *testing.T) {
 	out = env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(1)})
 	msgs = append(msgs, out[0].Err.Error())
 
-	cfg := predictor.ClientConfig{PAT: testPAT, MaxBatch: 1000}
+	cfg := clarifai.ClientConfig{PAT: testPAT, MaxBatch: 1000}
 	msgs = append(msgs, cfg.Validate().Error(), fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg))
-	_, err := predictor.NewClient(cfg, zerolog.New(env.logs))
+	_, err := clarifai.NewClient(cfg, zerolog.New(env.logs))
 	msgs = append(msgs, err.Error())
 
 	require.NotEmpty(t, env.logs.String())
@@ -429,7 +430,7 @@ func TestLargeResponses(t *testing.T) {
 		}
 	})
 	t.Run("over MaxRecvMsgSize is split", func(t *testing.T) {
-		env := newEnv(t, func(c *predictor.ClientConfig) { c.MaxRecvMsgSize = 3 << 20 })
+		env := newEnv(t, func(c *clarifai.ClientConfig) { c.MaxRecvMsgSize = 3 << 20 })
 		env.srv.SetPayload(testModel.ID, bigMasks(20, 64<<10)) // 1.25 MiB per output
 		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(4)})
 		for _, o := range out {
@@ -438,11 +439,11 @@ func TestLargeResponses(t *testing.T) {
 		require.Equal(t, []int{2, 2, 4}, batchSizes(env.srv))
 	})
 	t.Run("one input over MaxRecvMsgSize fails alone", func(t *testing.T) {
-		env := newEnv(t, func(c *predictor.ClientConfig) { c.MaxRecvMsgSize = 1 << 20 })
+		env := newEnv(t, func(c *clarifai.ClientConfig) { c.MaxRecvMsgSize = 1 << 20 })
 		env.srv.SetPayload(testModel.ID, bigMasks(20, 64<<10))
 		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
 		for _, o := range out {
-			requireError(t, o, predictor.PermanentInput, predictor.ReasonMessageTooLarge)
+			requireError(t, o, predictor.PermanentInput, clarifai.ReasonMessageTooLarge)
 		}
 		require.Equal(t, []int{1, 1, 2}, batchSizes(env.srv))
 	})

@@ -242,7 +242,7 @@ const file_clarifai_api_status_status_proto_rawDesc = "" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12#\n" +
 	"\rresource_type\x18\x02 \x01(\tR\fresourceType\x12&\n" +
 	"\x0fold_resource_id\x18\x03 \x01(\tR\roldResourceId\x12&\n" +
-	"\x0fnew_resource_id\x18\x04 \x01(\tR\rnewResourceIdBEZCgithub.com/imgpredict/worker/predictor/clarifaipb/statuspb;statuspbb\x06proto3"
+	"\x0fnew_resource_id\x18\x04 \x01(\tR\rnewResourceIdBNZLgithub.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb;statuspbb\x06proto3"
 
 var (
 	file_clarifai_api_status_status_proto_rawDescOnce sync.Once

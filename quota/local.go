@@ -1,4 +1,4 @@
-package predictor
+package quota
 
 import (
 	"context"
@@ -8,11 +8,11 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// quota is the client-wide call limiter. On a throttling answer it pauses
+// Local is the call limiter of one process. On a throttling answer it pauses
 // every caller and halves the rate; each success then adds back a twentieth
 // of the configured rate, so the client recovers within a few seconds of
 // clean calls instead of hammering the account again at once.
-type quota struct {
+type Local struct {
 	lim   *rate.Limiter
 	max   rate.Limit
 	floor rate.Limit
@@ -22,9 +22,11 @@ type quota struct {
 	pauseUntil time.Time
 }
 
-func newQuota(perSecond float64, burst int, pause time.Duration) *quota {
+// NewLocal holds calls under perSecond with the given burst; a throttling
+// answer pauses every call for pause.
+func NewLocal(perSecond float64, burst int, pause time.Duration) *Local {
 	max := rate.Limit(perSecond)
-	return &quota{
+	return &Local{
 		lim:   rate.NewLimiter(max, burst),
 		max:   max,
 		floor: max / 8,
@@ -33,14 +35,14 @@ func newQuota(perSecond float64, burst int, pause time.Duration) *quota {
 }
 
 // pausedFor is how long the current throttle pause still lasts.
-func (q *quota) pausedFor(now time.Time) time.Duration {
+func (q *Local) pausedFor(now time.Time) time.Duration {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.pauseUntil.Sub(now)
 }
 
-// ready blocks until a call could start at once, without taking the token.
-func (q *quota) ready(ctx context.Context) error {
+// Ready blocks until a call could start at once, without taking the token.
+func (q *Local) Ready(ctx context.Context) error {
 	for {
 		wait := q.waitFor(time.Now())
 		if wait <= 0 {
@@ -54,7 +56,7 @@ func (q *quota) ready(ctx context.Context) error {
 
 // waitFor is how long until a call could start: the rest of a throttle
 // pause or the time until the bucket holds a whole token.
-func (q *quota) waitFor(now time.Time) time.Duration {
+func (q *Local) waitFor(now time.Time) time.Duration {
 	wait := q.pausedFor(now)
 	if tokens := q.lim.TokensAt(now); tokens < 1 {
 		wait = max(wait, time.Duration((1-tokens)/float64(q.lim.Limit())*float64(time.Second)))
@@ -62,12 +64,12 @@ func (q *quota) waitFor(now time.Time) time.Duration {
 	return wait
 }
 
-// take waits out any throttle pause, then takes one call's token. It takes
+// Take waits out any throttle pause, then takes one call's token. It takes
 // the token only when it is there at the moment of the call, never by
 // reserving a future one: reservations made before a stall of the process
 // (GC, CPU starvation) would all fire together when it ends and burst past
 // the account's quota.
-func (q *quota) take(ctx context.Context) error {
+func (q *Local) Take(ctx context.Context) error {
 	for {
 		now := time.Now()
 		if q.pausedFor(now) <= 0 && q.lim.AllowN(now, 1) {
@@ -79,10 +81,10 @@ func (q *quota) take(ctx context.Context) error {
 	}
 }
 
-// throttled starts a pause and lowers the rate, once per pause: the many
+// Throttled starts a pause and lowers the rate, once per pause: the many
 // calls that hit the same throttle must not cut the rate many times. It
 // reports whether it started a pause.
-func (q *quota) throttled() bool {
+func (q *Local) Throttled() bool {
 	now := time.Now()
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -94,8 +96,8 @@ func (q *quota) throttled() bool {
 	return true
 }
 
-// succeeded raises a lowered rate a step back towards the configured one.
-func (q *quota) succeeded() {
+// Succeeded raises a lowered rate a step back towards the configured one.
+func (q *Local) Succeeded() {
 	if q.lim.Limit() >= q.max {
 		return
 	}
@@ -115,3 +117,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Rate is the current rate in calls per second, lowered after throttling.
+func (q *Local) Rate() float64 { return float64(q.lim.Limit()) }

@@ -7,7 +7,7 @@ import (
 	"image/color"
 	"image/png"
 
-	pb "github.com/imgpredict/worker/predictor/clarifaipb"
+	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
 )
 
 // Concepts is a classifier's answer: the named concepts with falling scores.

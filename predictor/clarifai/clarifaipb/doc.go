@@ -12,4 +12,4 @@
 //     directives in go.mod and run through `go tool`
 package clarifaipb
 
-//go:generate sh -c "cd ../.. && protoc -I proto --plugin=protoc-gen-go=$DOLLAR(go tool -n protoc-gen-go) --plugin=protoc-gen-go-grpc=$DOLLAR(go tool -n protoc-gen-go-grpc) --go_out=. --go_opt=module=github.com/imgpredict/worker --go-grpc_out=. --go-grpc_opt=module=github.com/imgpredict/worker proto/clarifai/api/resources.proto proto/clarifai/api/service.proto proto/clarifai/api/status/status.proto proto/clarifai/api/status/status_code.proto"
+//go:generate sh -c "cd ../../.. && protoc -I proto --plugin=protoc-gen-go=$DOLLAR(go tool -n protoc-gen-go) --plugin=protoc-gen-go-grpc=$DOLLAR(go tool -n protoc-gen-go-grpc) --go_out=. --go_opt=module=github.com/imgpredict/worker --go-grpc_out=. --go-grpc_opt=module=github.com/imgpredict/worker proto/clarifai/api/resources.proto proto/clarifai/api/service.proto proto/clarifai/api/status/status.proto proto/clarifai/api/status/status_code.proto"

@@ -584,7 +584,7 @@ const file_clarifai_api_status_status_code_proto_rawDesc = "" +
 	"\x13MODEL_UNCATEGORIZED\x10\xba\x85\x06\x12\x19\n" +
 	"\x13INPUT_UNCATEGORIZED\x10\xbb\x85\x06\x12\x1b\n" +
 	"\x15BILLING_UNCATEGORIZED\x10\xbd\x85\x06\x12\x1c\n" +
-	"\x16INTERNAL_UNCATEGORIZED\x10\xc1\x85\x06\x1a\x02\x10\x01BEZCgithub.com/imgpredict/worker/predictor/clarifaipb/statuspb;statuspbb\x06proto3"
+	"\x16INTERNAL_UNCATEGORIZED\x10\xc1\x85\x06\x1a\x02\x10\x01BNZLgithub.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb;statuspbb\x06proto3"
 
 var (
 	file_clarifai_api_status_status_code_proto_rawDescOnce sync.Once

@@ -8,11 +8,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imgpredict/worker/predictor"
-	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
-	"github.com/imgpredict/worker/predictor/clarifaitest"
+	"github.com/imgpredict/worker/predictor/clarifai"
+	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/predictor/clarifai/clarifaitest"
 )
 
-// A predictor.Client pointed at the fake server: the first call is
+// A clarifai.Client pointed at the fake server: the first call is
 // throttled and retried, one input fails for good.
 func Example() {
 	srv := clarifaitest.NewServer()
@@ -21,7 +22,7 @@ func Example() {
 	srv.FailInput("broken", sc.StatusCode_INPUT_UNSUPPORTED_FORMAT, 0)
 	srv.SetPayload("detector", clarifaitest.Boxes(2))
 
-	client, err := predictor.NewClient(predictor.ClientConfig{
+	client, err := clarifai.NewClient(clarifai.ClientConfig{
 		Endpoint:      srv.Addr(),
 		Insecure:      true,
 		PAT:           "test-pat",

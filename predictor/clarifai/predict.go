@@ -1,4 +1,4 @@
-package predictor
+package clarifai
 
 import (
 	"context"
@@ -6,18 +6,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imgpredict/worker/predictor"
+
 	"github.com/cenkalti/backoff/v4"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
 )
 
 // Predict splits req into calls of at most MaxBatch inputs, runs them
 // concurrently under the shared quota, retries what may pass later, and
 // returns one outcome per input in input order.
-func (c *Client) Predict(ctx context.Context, req Request) []Outcome {
+func (c *Client) Predict(ctx context.Context, req predictor.Request) []predictor.Outcome {
 	res := make([]result, len(req.Inputs))
 	valid := make([]int, 0, len(req.Inputs))
 	seen := make(map[string]struct{}, len(req.Inputs))
@@ -29,7 +31,7 @@ func (c *Client) Predict(ctx context.Context, req Request) []Outcome {
 		// Outputs are matched by id: a second input with the same id
 		// could never be told apart from the first.
 		if _, dup := seen[in.ID]; dup {
-			res[i].err = &Error{Class: PermanentInput, Reason: ReasonDuplicateInputID,
+			res[i].err = &predictor.Error{Class: predictor.PermanentInput, Reason: ReasonDuplicateInputID,
 				Description: "another input of the request has the same id"}
 			continue
 		}
@@ -43,7 +45,7 @@ func (c *Client) Predict(ctx context.Context, req Request) []Outcome {
 	}
 	wg.Wait()
 
-	out := make([]Outcome, len(req.Inputs))
+	out := make([]predictor.Outcome, len(req.Inputs))
 	for i, r := range res {
 		out[i].InputID = req.Inputs[i].ID
 		switch {
@@ -61,12 +63,12 @@ func (c *Client) Predict(ctx context.Context, req Request) []Outcome {
 	return out
 }
 
-func checkInput(in Input) *Error {
+func checkInput(in predictor.Input) *predictor.Error {
 	switch {
 	case in.ID == "":
-		return &Error{Class: PermanentInput, Reason: ReasonInvalidInput, Description: "input has no id"}
+		return &predictor.Error{Class: predictor.PermanentInput, Reason: ReasonInvalidInput, Description: "input has no id"}
 	case (in.URL == "") == (len(in.Bytes) == 0):
-		return &Error{Class: PermanentInput, Reason: ReasonInvalidInput,
+		return &predictor.Error{Class: predictor.PermanentInput, Reason: ReasonInvalidInput,
 			Description: "input must have exactly one of URL and bytes"}
 	}
 	return nil
@@ -76,7 +78,7 @@ func checkInput(in Input) *Error {
 // for those whose failure may pass, under one backoff, until nothing is left
 // to retry, the backoff gives up or ctx ends. It writes res[i] for each i in
 // idx; inputs left unjudged by ctx's end are left zero.
-func (c *Client) run(ctx context.Context, req *Request, idx []int, res []result) {
+func (c *Client) run(ctx context.Context, req *predictor.Request, idx []int, res []result) {
 	var side sync.WaitGroup // inputs retried alone, halves of split batches
 	defer side.Wait()
 	b := backoff.WithContext(c.newBackOff(), ctx)
@@ -101,13 +103,13 @@ func (c *Client) run(ctx context.Context, req *Request, idx []int, res []result)
 				return
 			}
 			if whole.Reason == ReasonMessageTooLarge {
-				whole.Class = PermanentInput // this one input's answer is too big
+				whole.Class = predictor.PermanentInput // this one input's answer is too big
 			}
 			for _, i := range pending {
 				e := *whole
 				res[i] = result{err: &e}
 			}
-			if !IsTransient(whole) {
+			if !predictor.IsTransient(whole) {
 				return
 			}
 			retry, cause = pending, whole.Reason
@@ -123,7 +125,7 @@ func (c *Client) run(ctx context.Context, req *Request, idx []int, res []result)
 					// failure: judge it on its own, once.
 					c.countRetry(ReasonInputDownloadFailed+"_collateral", attempt, 0, 1)
 					side.Go(func() { c.run(ctx, req, []int{i}, res) })
-				case IsTransient(r.err):
+				case predictor.IsTransient(r.err):
 					retry, cause = append(retry, i), r.err.Reason
 				}
 			}
@@ -151,7 +153,7 @@ func (c *Client) run(ctx context.Context, req *Request, idx []int, res []result)
 // own other than 30002, which can make Clarifai fail its neighbours too.
 func hasOwnInputFailure(rs []result) bool {
 	for _, r := range rs {
-		if r.err != nil && r.err.Class == PermanentInput && r.err.Code != 0 &&
+		if r.err != nil && r.err.Class == predictor.PermanentInput && r.err.Code != 0 &&
 			r.err.Code != uint32(sc.StatusCode_INPUT_DOWNLOAD_FAILED) {
 			return true
 		}
@@ -174,8 +176,8 @@ func (c *Client) countRetry(cause string, attempt int, wait time.Duration, input
 // call makes one PostModelOutputs call for the inputs at idx. It fills
 // out[k] per input, or returns the error that judges the call as a whole.
 // A non-nil error return means ctx ended.
-func (c *Client) call(ctx context.Context, req *Request, idx []int, out []result) (*Error, error) {
-	if err := c.quota.take(ctx); err != nil {
+func (c *Client) call(ctx context.Context, req *predictor.Request, idx []int, out []result) (*predictor.Error, error) {
+	if err := c.quota.Take(ctx); err != nil {
 		return nil, err
 	}
 	callCtx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
@@ -188,14 +190,14 @@ func (c *Client) call(ctx context.Context, req *Request, idx []int, out []result
 	c.metrics.latency.Observe(latency.Seconds())
 	c.metrics.batchSize.Observe(float64(len(idx)))
 
-	var whole *Error
+	var whole *predictor.Error
 	outcome := ""
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		r := classifyGRPC(err)
-		whole = &Error{Class: r.class, Reason: r.reason, Err: err}
+		whole = &predictor.Error{Class: r.class, Reason: r.reason, Err: err}
 		outcome = "grpc_" + status.Code(err).String()
 	} else {
 		whole = mapResponse(resp, req, idx, out)
@@ -205,13 +207,13 @@ func (c *Client) call(ctx context.Context, req *Request, idx []int, out []result
 
 	switch {
 	case whole != nil && whole.Reason == ReasonThrottled:
-		if c.quota.throttled() {
+		if c.quota.Throttled() {
 			c.metrics.throttlePauses.Inc()
-			c.log.Warn().Dur("pause", c.cfg.ThrottlePause).Float64("rate", float64(c.quota.lim.Limit())).
+			c.log.Warn().Dur("pause", c.cfg.ThrottlePause).Float64("rate", c.quota.Rate()).
 				Msg("clarifai throttled the client: pausing all calls and lowering the rate")
 		}
 	case whole == nil:
-		c.quota.succeeded()
+		c.quota.Succeeded()
 	}
 
 	ev := c.log.Debug()
@@ -221,4 +223,16 @@ func (c *Client) call(ctx context.Context, req *Request, idx []int, out []result
 	ev.Str("model", req.Model.ID).Int("batch", len(idx)).Dur("latency", latency).
 		Str("req_id", resp.GetStatus().GetReqId()).Str("outcome", outcome).Msg("clarifai call")
 	return whole, nil
+}
+
+// sleep waits d or until ctx ends, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

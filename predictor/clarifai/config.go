@@ -1,9 +1,11 @@
-package predictor
+package clarifai
 
 import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/imgpredict/worker/predictor"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -58,6 +60,9 @@ type ClientConfig struct {
 	// only while calls are in flight.
 	KeepaliveTime    time.Duration
 	KeepaliveTimeout time.Duration
+	// Limiter holds the calls under the quota; nil makes a quota.Local of
+	// RateLimit, Burst and ThrottlePause.
+	Limiter Limiter
 	// Registerer receives the client's metrics; nil registers none.
 	Registerer prometheus.Registerer
 }
@@ -65,7 +70,7 @@ type ClientConfig struct {
 func (c *ClientConfig) setDefaults() {
 	setDefault(&c.Endpoint, DefaultEndpoint)
 	setDefault(&c.CallTimeout, DefaultCallTimeout)
-	setDefault(&c.MaxBatch, MaxInputsPerCall)
+	setDefault(&c.MaxBatch, predictor.MaxInputsPerCall)
 	setDefault(&c.RateLimit, DefaultRateLimit)
 	setDefault(&c.Burst, DefaultBurst)
 	setDefault(&c.RetryInitial, DefaultRetryInitial)
@@ -93,8 +98,8 @@ func (c ClientConfig) Validate() error {
 		return fmt.Errorf("%w: PAT is required", ErrInvalidConfig)
 	case c.CallTimeout < 0:
 		return fmt.Errorf("%w: CallTimeout must be positive, got %s", ErrInvalidConfig, c.CallTimeout)
-	case c.MaxBatch < 1 || c.MaxBatch > MaxInputsPerCall:
-		return fmt.Errorf("%w: MaxBatch must be in 1..%d, got %d", ErrInvalidConfig, MaxInputsPerCall, c.MaxBatch)
+	case c.MaxBatch < 1 || c.MaxBatch > predictor.MaxInputsPerCall:
+		return fmt.Errorf("%w: MaxBatch must be in 1..%d, got %d", ErrInvalidConfig, predictor.MaxInputsPerCall, c.MaxBatch)
 	case c.RateLimit < 0:
 		return fmt.Errorf("%w: RateLimit must be positive, got %g", ErrInvalidConfig, c.RateLimit)
 	case c.Burst < 0:

@@ -13,7 +13,7 @@
 package clarifaipb
 
 import (
-	statuspb "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+	statuspb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
@@ -2281,7 +2281,7 @@ const file_clarifai_api_resources_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\auser_id\x18\x05 \x01(\tR\x06userId\"\x18\n" +
 	"\x06Runner\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02idB>Z<github.com/imgpredict/worker/predictor/clarifaipb;clarifaipbb\x06proto3"
+	"\x02id\x18\x01 \x01(\tR\x02idBGZEgithub.com/imgpredict/worker/predictor/clarifai/clarifaipb;clarifaipbb\x06proto3"
 
 var (
 	file_clarifai_api_resources_proto_rawDescOnce sync.Once

@@ -11,9 +11,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/imgpredict/worker/predictor/clarifaipb"
-	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
-	"github.com/imgpredict/worker/predictor/clarifaitest"
+	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
+	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/predictor/clarifai/clarifaitest"
 )
 
 // call sends one raw PostModelOutputs with the given input ids.

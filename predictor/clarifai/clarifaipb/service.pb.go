@@ -10,7 +10,7 @@
 package clarifaipb
 
 import (
-	statuspb "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+	statuspb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -206,7 +206,7 @@ const file_clarifai_api_service_proto_rawDesc = "" +
 	"\aoutputs\x18\x02 \x03(\v2\x14.clarifai.api.OutputR\aoutputs\x12E\n" +
 	"\x0frunner_selector\x18\x03 \x01(\v2\x1c.clarifai.api.RunnerSelectorR\x0erunnerSelector2b\n" +
 	"\x02V2\x12\\\n" +
-	"\x10PostModelOutputs\x12%.clarifai.api.PostModelOutputsRequest\x1a!.clarifai.api.MultiOutputResponseB>Z<github.com/imgpredict/worker/predictor/clarifaipb;clarifaipbb\x06proto3"
+	"\x10PostModelOutputs\x12%.clarifai.api.PostModelOutputsRequest\x1a!.clarifai.api.MultiOutputResponseBGZEgithub.com/imgpredict/worker/predictor/clarifai/clarifaipb;clarifaipbb\x06proto3"
 
 var (
 	file_clarifai_api_service_proto_rawDescOnce sync.Once

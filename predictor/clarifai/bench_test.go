@@ -1,23 +1,25 @@
-package predictor
+package clarifai
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
-	pb "github.com/imgpredict/worker/predictor/clarifaipb"
-	sc "github.com/imgpredict/worker/predictor/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/predictor"
+
+	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
+	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
 )
 
-func benchRequest() (*Request, []int) {
-	req := &Request{
-		Model:        Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition"},
-		OutputConfig: OutputConfig{MaxConcepts: 5},
-		Inputs:       make([]Input, MaxInputsPerCall),
+func benchRequest() (*predictor.Request, []int) {
+	req := &predictor.Request{
+		Model:        predictor.Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition"},
+		OutputConfig: predictor.OutputConfig{MaxConcepts: 5},
+		Inputs:       make([]predictor.Input, predictor.MaxInputsPerCall),
 	}
-	idx := make([]int, MaxInputsPerCall)
+	idx := make([]int, predictor.MaxInputsPerCall)
 	for i := range req.Inputs {
-		req.Inputs[i] = Input{ID: fmt.Sprintf("evt-%03d", i), URL: fmt.Sprintf("https://img.example/%d.jpg", i)}
+		req.Inputs[i] = predictor.Input{ID: fmt.Sprintf("evt-%03d", i), URL: fmt.Sprintf("https://img.example/%d.jpg", i)}
 		idx[i] = i
 	}
 	return req, idx
@@ -25,7 +27,7 @@ func benchRequest() (*Request, []int) {
 
 // benchResponse answers req with 5 concepts per input, in shuffled order
 // when shuffle is set.
-func benchResponse(req *Request, shuffle bool) *pb.MultiOutputResponse {
+func benchResponse(req *predictor.Request, shuffle bool) *pb.MultiOutputResponse {
 	model := &pb.Model{Id: req.Model.ID, UserId: "clarifai", AppId: "main", ModelVersion: &pb.ModelVersion{Id: "v1"}}
 	var concepts []*pb.Concept
 	for i := range 5 {

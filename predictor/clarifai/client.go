@@ -1,4 +1,4 @@
-package predictor
+package clarifai
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
-	pb "github.com/imgpredict/worker/predictor/clarifaipb"
+	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
+	"github.com/imgpredict/worker/quota"
 )
 
 // Client predicts with Clarifai's PostModelOutputs. It is safe for
@@ -24,7 +25,7 @@ type Client struct {
 	v2         pb.V2Client
 	conn       *grpc.ClientConn // nil when the caller owns the connection
 	auth       string           // "Key <PAT>", sent as metadata, never logged
-	quota      *quota
+	quota      Limiter
 	metrics    *metrics
 	newBackOff func() backoff.BackOff
 	closeOnce  sync.Once
@@ -78,12 +79,15 @@ func newClient(conn grpc.ClientConnInterface, cfg ClientConfig, log zerolog.Logg
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = quota.NewLocal(cfg.RateLimit, cfg.Burst, cfg.ThrottlePause)
+	}
 	c := &Client{
 		cfg:     cfg,
 		log:     log.With().Str("component", "predictor").Str("endpoint", cfg.Endpoint).Logger(),
 		v2:      pb.NewV2Client(conn),
 		auth:    "Key " + cfg.PAT,
-		quota:   newQuota(cfg.RateLimit, cfg.Burst, cfg.ThrottlePause),
+		quota:   cfg.Limiter,
 		metrics: m,
 	}
 	// ExponentialBackOff is stateful: every operation gets its own.
@@ -112,5 +116,5 @@ func (c *Client) Close() error {
 // Ready blocks until the client-wide quota has a call available and no
 // throttle pause is on. It takes nothing: the next call takes the token.
 func (c *Client) Ready(ctx context.Context) error {
-	return c.quota.ready(ctx)
+	return c.quota.Ready(ctx)
 }

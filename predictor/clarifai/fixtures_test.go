@@ -1,4 +1,4 @@
-package predictor
+package clarifai
 
 import (
 	"bytes"
@@ -11,11 +11,13 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/imgpredict/worker/predictor"
+
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	pb "github.com/imgpredict/worker/predictor/clarifaipb"
+	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
 )
 
 const fixtureDir = "testdata/clarifai-fixtures"
@@ -138,11 +140,11 @@ func TestBuildRequestMatchesFixture(t *testing.T) {
 	png, err := base64.StdEncoding.DecodeString(
 		"iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAAAAACMmsGiAAAAGklEQVR4nGNgkLOJAuEKBpuoimkMURXTtgAAKkQFoR0+40QAAAAASUVORK5CYII=")
 	require.NoError(t, err)
-	req := Request{
-		Model: Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition",
+	req := predictor.Request{
+		Model: predictor.Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition",
 			VersionID: "aa7f35c01e0642fda5cf400f543e7c40"},
-		OutputConfig: OutputConfig{MaxConcepts: 5, MinValue: 0.5},
-		Inputs: []Input{
+		OutputConfig: predictor.OutputConfig{MaxConcepts: 5, MinValue: 0.5},
+		Inputs: []predictor.Input{
 			{ID: "evt-1", URL: "https://samples.clarifai.com/metro-north.jpg"},
 			{ID: "evt-2", Bytes: png},
 		},
@@ -155,11 +157,11 @@ func TestBuildRequestMatchesFixture(t *testing.T) {
 // inputs evt-1 and evt-2.
 func TestMapFixtureResponses(t *testing.T) {
 	manifest := loadManifest(t)
-	req := &Request{
-		Model:  Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition"},
-		Inputs: []Input{{ID: "evt-1", URL: "u1"}, {ID: "evt-2", URL: "u2"}},
+	req := &predictor.Request{
+		Model:  predictor.Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition"},
+		Inputs: []predictor.Input{{ID: "evt-1", URL: "u1"}, {ID: "evt-2", URL: "u2"}},
 	}
-	mapFixture := func(t *testing.T, name string, idx []int) ([]result, *Error) {
+	mapFixture := func(t *testing.T, name string, idx []int) ([]result, *predictor.Error) {
 		t.Helper()
 		resp := loadFixture(t, name, manifest[name]).(*pb.MultiOutputResponse)
 		res := make([]result, len(idx))
@@ -175,14 +177,14 @@ func TestMapFixtureResponses(t *testing.T) {
 		require.Len(t, p.Concepts, 5)
 		require.Equal(t, "train", p.Concepts[0].Name)
 		require.InDelta(t, 0.99960595, p.Concepts[0].Value, 1e-6)
-		require.Equal(t, Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition",
+		require.Equal(t, predictor.Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition",
 			VersionID: "aa7f35c01e0642fda5cf400f543e7c40"}, p.Model)
 		require.Equal(t, "fixture-req-1", p.Status.ReqID)
 		require.Len(t, res[1].pred.Concepts, 3)
 		require.Equal(t, "blur", res[1].pred.Concepts[0].Name)
 	})
 	t.Run("outputs matched by id, not position", func(t *testing.T) {
-		rev := &Request{Model: req.Model, Inputs: []Input{req.Inputs[1], req.Inputs[0]}}
+		rev := &predictor.Request{Model: req.Model, Inputs: []predictor.Input{req.Inputs[1], req.Inputs[0]}}
 		resp := loadFixture(t, "response_concepts", manifest["response_concepts"]).(*pb.MultiOutputResponse)
 		res := make([]result, 2)
 		require.Nil(t, mapResponse(resp, rev, []int{0, 1}, res))
@@ -221,17 +223,17 @@ func TestMapFixtureResponses(t *testing.T) {
 		res, whole := mapFixture(t, "response_mixed_status", []int{0, 1})
 		require.Nil(t, whole)
 		require.NotNil(t, res[0].pred)
-		require.Equal(t, &Error{Class: PermanentInput, Code: 30002, Reason: ReasonInputDownloadFailed,
+		require.Equal(t, &predictor.Error{Class: predictor.PermanentInput, Code: 30002, Reason: ReasonInputDownloadFailed,
 			Description: "Download failed; check URL: 404 Not Found", ReqID: "fixture-req-2"}, res[1].err)
 	})
 	for _, tc := range []struct {
 		name   string
-		class  Class
+		class  predictor.Class
 		reason string
 	}{
-		{"response_throttled", Transient, ReasonThrottled},
-		{"response_model_busy", Transient, ReasonModelUnavailable},
-		{"response_model_does_not_exist", Permanent, ReasonModelNotFound},
+		{"response_throttled", predictor.Transient, ReasonThrottled},
+		{"response_model_busy", predictor.Transient, ReasonModelUnavailable},
+		{"response_model_does_not_exist", predictor.Permanent, ReasonModelNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, whole := mapFixture(t, tc.name, []int{0, 1})

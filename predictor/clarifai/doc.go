@@ -1,0 +1,22 @@
+// Package clarifai predicts with Clarifai's PostModelOutputs gRPC call.
+//
+// Client implements the consumer's Predictor:
+//
+//   - A predictor.Request is split into calls of at most
+//     ClientConfig.MaxBatch (<= 128) inputs; outputs are matched back to
+//     inputs by input id, never by position, and every input gets exactly
+//     one predictor.Outcome.
+//   - Every status code, in-band or gRPC, is classified by one table
+//     (classify.go) into success, transient or permanent for the whole
+//     call, or transient or permanent for one input, with a stable Reason.
+//   - Transient failures are retried with exponential backoff and jitter,
+//     a fresh backoff per operation, bounded by RetryMaxElapsed and ctx.
+//     Only the inputs that may still pass are resubmitted; a 30002 next to
+//     another input's own failure is retried alone before it is believed.
+//   - A Limiter (quota.Local by default) holds all calls under the
+//     account's quota; a throttling answer pauses every call and lowers
+//     the rate, and clean calls bring it back.
+//
+// clarifaipb holds the generated wire types, clarifaitest a fake Clarifai
+// server for tests.
+package clarifai
