@@ -9,7 +9,7 @@ import (
 
 func TestPendingDue(t *testing.T) {
 	now := time.Now()
-	at := func(key string, age time.Duration) *item { return &item{key: key, arrived: now.Add(-age)} }
+	at := func(key string, age time.Duration) *task { return &task{key: key, m: &message{arrived: now.Add(-age)}} }
 	p := newPending(3, 100*time.Millisecond)
 
 	key, next := p.due(now)
@@ -36,7 +36,7 @@ func TestPendingDue(t *testing.T) {
 
 func TestPendingTakesAtMostABatchOldestFirst(t *testing.T) {
 	p := newPending(2, time.Hour)
-	items := []*item{{key: "k"}, {key: "k"}, {key: "k"}}
+	items := []*task{{key: "k", m: &message{}}, {key: "k", m: &message{}}, {key: "k", m: &message{}}}
 	for _, it := range items {
 		p.add(it)
 	}

@@ -7,11 +7,11 @@ import (
 )
 
 // benchItems are n items spread over groups keys, arrived in order.
-func benchItems(n, groups int) []*item {
+func benchItems(n, groups int) []*task {
 	start := time.Now()
-	its := make([]*item, n)
+	its := make([]*task, n)
 	for i := range its {
-		its[i] = &item{key: fmt.Sprintf("model-%d", i%groups), arrived: start.Add(time.Duration(i) * time.Microsecond)}
+		its[i] = &task{key: fmt.Sprintf("model-%d", i%groups), m: &message{arrived: start.Add(time.Duration(i) * time.Microsecond)}}
 	}
 	return its
 }
@@ -22,7 +22,7 @@ func BenchmarkBatchAssemble(b *testing.B) {
 	for _, groups := range []int{1, 4} {
 		b.Run(fmt.Sprintf("groups=%d", groups), func(b *testing.B) {
 			its := benchItems(1280, groups)
-			now := its[len(its)-1].arrived
+			now := its[len(its)-1].m.arrived
 			b.ReportAllocs()
 			for b.Loop() {
 				p := newPending(128, 100*time.Millisecond)
@@ -53,7 +53,7 @@ func BenchmarkBatchDueLightLoad(b *testing.B) {
 	for _, it := range its {
 		p.add(it)
 	}
-	now := its[0].arrived
+	now := its[0].m.arrived
 	b.ReportAllocs()
 	for b.Loop() {
 		if key, _ := p.due(now); key != "" {

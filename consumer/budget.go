@@ -9,9 +9,8 @@ import (
 // read from the Object Store. Counting messages alone would let a backlog
 // of large inline images take gigabytes.
 type budget struct {
-	max int64
-
 	mu      sync.Mutex
+	max     int64
 	used    int64
 	peak    int64
 	changed chan struct{} // closed when bytes are released
@@ -21,8 +20,26 @@ func newBudget(max int64) *budget {
 	return &budget{max: max, changed: make(chan struct{})}
 }
 
+// raise makes the budget at least n bytes: the largest message the server
+// accepts must fit an empty budget, or it could never be pulled.
+func (b *budget) raise(n int64) (raised bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n <= b.max {
+		return false
+	}
+	b.max = n
+	return true
+}
+
+func (b *budget) limit() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.max
+}
+
 // waitFree blocks until at least need bytes are free (or nothing is held)
-// and returns how many are free.
+// and returns how many are free, at least need.
 func (b *budget) waitFree(ctx context.Context, need int64) (int64, error) {
 	for {
 		b.mu.Lock()
@@ -40,7 +57,7 @@ func (b *budget) waitFree(ctx context.Context, need int64) (int64, error) {
 	}
 }
 
-// acquire blocks until n bytes fit (or nothing is held), then takes them.
+// acquire blocks until n more bytes fit, then takes them.
 func (b *budget) acquire(ctx context.Context, n int64) error {
 	for {
 		b.mu.Lock()

@@ -5,81 +5,83 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/schemas"
 )
 
-// ErrInvalidConfig wraps every configuration error.
+// ErrInvalidConfig wraps every configuration error, and every error that
+// says the worker can never run as configured (for example, no stream
+// captures the input subjects and creating one is off).
 var ErrInvalidConfig = errors.New("invalid consumer config")
 
-// Config tunes pulling, batching and acknowledgement.
+// Config tunes pulling, batching and acknowledgement. Start from
+// DefaultConfig: a zero field is not replaced by its default. Each
+// field's comment names its environment variable.
 type Config struct {
-	Stream          string        // input stream
-	Subjects        []string      // input subjects; also the consumer's filter
-	Durable         string        // durable pull consumer shared by all replicas
-	CreateStreams   bool          // create the input stream when missing
-	Replicas        int           // replicas of a stream the worker creates
-	BatchSize       int           // max inputs per predict call, 1-128
-	BatchWait       time.Duration // max time the oldest pending event waits for its batch
-	MaxInflight     int           // concurrent predict calls
-	MaxPending      int           // messages held at once (pending + in flight); bounds memory
-	MaxPendingBytes int64         // bytes of messages and loaded images held at once
-	MaxDeliver      int           // deliveries before an event is dead-lettered
-	AckWait         time.Duration // server redelivers after this without ack or InProgress
-	MaxAckPending   int           // server-side limit over all replicas
-	ShutdownWait    time.Duration // time to finish in-flight calls on shutdown
+	Stream        string   // WORKER_STREAM: name of the input stream when the worker creates it
+	Subjects      []string // WORKER_SUBJECTS: input subjects; also the consumer's filter
+	Durable       string   // WORKER_CONSUMER: durable pull consumer shared by all replicas
+	CreateStreams bool     // WORKER_CREATE_STREAMS: create the input stream when none captures Subjects
+	Replicas      int      // WORKER_STREAM_REPLICAS: replicas of a stream the worker creates
+
+	BatchSize       int           // WORKER_BATCH_SIZE: max inputs per predict call, 1-128
+	BatchWait       time.Duration // WORKER_BATCH_WAIT: max wait of the oldest pending event
+	MaxInflight     int           // WORKER_MAX_INFLIGHT: concurrent predict calls
+	MaxPending      int           // WORKER_MAX_PENDING: messages held at once; 0 = BatchSize × (MaxInflight + 2)
+	MaxPendingBytes int64         // WORKER_MAX_PENDING_BYTES: bytes of messages and images held at once
+	MaxDeliver      int           // WORKER_MAX_DELIVER: deliveries before an event is dead-lettered
+	AckWait         time.Duration // WORKER_ACK_WAIT: held messages are kept alive with InProgress
+	MaxAckPending   int           // WORKER_MAX_ACK_PENDING: server-side limit over all replicas
+	ShutdownWait    time.Duration // WORKER_SHUTDOWN_TIMEOUT: time to finish calls and publishes on shutdown
+
+	// MaxImageBytes bounds images read from the Object Store.
+	MaxImageBytes int64
+	// DefaultModel fills the model fields an event leaves empty
+	// (CLARIFAI_USER_ID, CLARIFAI_APP_ID, CLARIFAI_MODEL_ID,
+	// CLARIFAI_MODEL_VERSION_ID).
+	DefaultModel predictor.Model
+
 	FetchMaxWait    time.Duration // how long one pull request waits for messages
 	NakDelayBase    time.Duration // first redelivery delay after a transient failure
 	NakDelayMax     time.Duration // cap of the growing redelivery delay
-	PublishTimeout  time.Duration // wait for an output's PubAck before giving the input back
-
-	// OutputStreams are created with the input stream when CreateStreams
-	// is on (results and dead letters).
-	OutputStreams []jetstream.StreamConfig
-	// MaxImageBytes bounds images read from the Object Store.
-	MaxImageBytes uint64
-	// InfoInterval is how often the consumer's state is polled.
-	InfoInterval time.Duration
-
-	// DefaultModel fills the model fields an event leaves empty.
-	DefaultModel predictor.Model
+	PublishTimeout  time.Duration // wait for one output's PubAck before trying again
+	PublishRetryMax time.Duration // cap of the growing wait between publish attempts
+	InfoInterval    time.Duration // how often the consumer's state is polled
 }
 
-// SetDefaults fills unset fields with the documented defaults.
-func (c *Config) SetDefaults() {
-	setDefault(&c.Stream, "IMAGES")
-	if len(c.Subjects) == 0 {
-		c.Subjects = []string{"images.>"}
+// DefaultConfig is the configuration the worker documents.
+func DefaultConfig() Config {
+	return Config{
+		Stream:          "IMAGES",
+		Subjects:        []string{"images.>"},
+		Durable:         "image-predictor",
+		CreateStreams:   true,
+		Replicas:        1,
+		BatchSize:       predictor.MaxInputsPerCall,
+		BatchWait:       100 * time.Millisecond,
+		MaxInflight:     8,
+		MaxPendingBytes: 256 << 20,
+		MaxDeliver:      10,
+		AckWait:         10 * time.Second,
+		MaxAckPending:   20000,
+		ShutdownWait:    20 * time.Second,
+		MaxImageBytes:   schemas.MaxImageBytes,
+		DefaultModel:    predictor.Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition"},
+		FetchMaxWait:    time.Second,
+		NakDelayBase:    time.Second,
+		NakDelayMax:     time.Minute,
+		PublishTimeout:  15 * time.Second,
+		PublishRetryMax: 30 * time.Second,
+		InfoInterval:    5 * time.Second,
 	}
-	setDefault(&c.Durable, "image-predictor")
-	setDefault(&c.Replicas, 1)
-	setDefault(&c.BatchSize, predictor.MaxInputsPerCall)
-	setDefault(&c.BatchWait, 100*time.Millisecond)
-	setDefault(&c.MaxInflight, 8)
-	setDefault(&c.MaxPending, c.BatchSize*(c.MaxInflight+2))
-	setDefault(&c.MaxPendingBytes, 256<<20)
-	setDefault(&c.MaxDeliver, 10)
-	setDefault(&c.AckWait, 10*time.Second)
-	setDefault(&c.MaxAckPending, 20000)
-	setDefault(&c.ShutdownWait, 20*time.Second)
-	setDefault(&c.FetchMaxWait, time.Second)
-	setDefault(&c.NakDelayBase, time.Second)
-	setDefault(&c.NakDelayMax, time.Minute)
-	setDefault(&c.PublishTimeout, 30*time.Second)
-	setDefault(&c.InfoInterval, 5*time.Second)
-	setDefault(&c.MaxImageBytes, schemas.MaxImageBytes)
-	setDefault(&c.DefaultModel.UserID, "clarifai")
-	setDefault(&c.DefaultModel.AppID, "main")
-	setDefault(&c.DefaultModel.ID, "general-image-recognition")
 }
 
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
+// maxPending is MaxPending, or its default when it is 0.
+func (c *Config) maxPending() int {
+	if c.MaxPending == 0 {
+		return c.BatchSize * (c.MaxInflight + 2)
 	}
+	return c.MaxPending
 }
 
 // Validate reports the first bad setting by its environment name.
@@ -87,28 +89,40 @@ func (c Config) Validate() error {
 	switch {
 	case c.Stream == "":
 		return invalid("WORKER_STREAM", "must not be empty")
+	case len(c.Subjects) == 0:
+		return invalid("WORKER_SUBJECTS", "must name at least one subject")
 	case c.Durable == "":
 		return invalid("WORKER_CONSUMER", "must not be empty")
+	case c.Replicas < 1 || c.Replicas > 5:
+		return invalid("WORKER_STREAM_REPLICAS", "must be 1-5, got %d", c.Replicas)
 	case c.BatchSize < 1 || c.BatchSize > predictor.MaxInputsPerCall:
-		return invalid("WORKER_BATCH_SIZE", "must be 1-128, got %d", c.BatchSize)
+		return invalid("WORKER_BATCH_SIZE", "must be 1-%d, got %d", predictor.MaxInputsPerCall, c.BatchSize)
 	case c.BatchWait < 0:
 		return invalid("WORKER_BATCH_WAIT", "must not be negative")
 	case c.MaxInflight < 1:
 		return invalid("WORKER_MAX_INFLIGHT", "must be at least 1, got %d", c.MaxInflight)
-	case c.MaxPending < c.BatchSize:
-		return invalid("WORKER_MAX_PENDING", "must be at least WORKER_BATCH_SIZE (%d), got %d", c.BatchSize, c.MaxPending)
+	case c.MaxPending != 0 && c.MaxPending < c.BatchSize:
+		return invalid("WORKER_MAX_PENDING", "must be 0 or at least WORKER_BATCH_SIZE (%d), got %d", c.BatchSize, c.MaxPending)
 	case c.MaxPendingBytes < 1<<20:
-		return invalid("WORKER_MAX_PENDING_BYTES", "must be at least 1 MiB, got %d", c.MaxPendingBytes)
+		return invalid("WORKER_MAX_PENDING_BYTES", "must be at least 1MiB, got %d", c.MaxPendingBytes)
 	case c.MaxDeliver < 1:
 		return invalid("WORKER_MAX_DELIVER", "must be at least 1, got %d", c.MaxDeliver)
 	case c.AckWait < time.Second:
 		return invalid("WORKER_ACK_WAIT", "must be at least 1s, got %s", c.AckWait)
-	case c.MaxAckPending < c.MaxPending:
-		return invalid("WORKER_MAX_ACK_PENDING", "must be at least WORKER_MAX_PENDING (%d), got %d", c.MaxPending, c.MaxAckPending)
-	case c.Replicas < 1 || c.Replicas > 5:
-		return invalid("WORKER_STREAM_REPLICAS", "must be 1-5, got %d", c.Replicas)
+	case c.MaxAckPending < c.maxPending():
+		return invalid("WORKER_MAX_ACK_PENDING", "must be at least WORKER_MAX_PENDING (%d), got %d", c.maxPending(), c.MaxAckPending)
+	case c.ShutdownWait < 0:
+		return invalid("WORKER_SHUTDOWN_TIMEOUT", "must not be negative")
 	case c.DefaultModel.ID == "":
 		return invalid("CLARIFAI_MODEL_ID", "must not be empty")
+	case c.MaxImageBytes < 1:
+		return invalid("MaxImageBytes", "must be positive")
+	case c.FetchMaxWait < 100*time.Millisecond:
+		return invalid("FetchMaxWait", "must be at least 100ms")
+	case c.NakDelayBase <= 0 || c.NakDelayMax < c.NakDelayBase:
+		return invalid("NakDelayBase", "must be positive and at most NakDelayMax")
+	case c.PublishTimeout <= 0 || c.PublishRetryMax <= 0 || c.InfoInterval <= 0:
+		return invalid("PublishTimeout", "PublishTimeout, PublishRetryMax and InfoInterval must be positive")
 	}
 	for _, s := range c.Subjects {
 		if s == "" {

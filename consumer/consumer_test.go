@@ -29,7 +29,7 @@ func TestEveryEventEndsAsOneResultInFullBatches(t *testing.T) {
 	_, js := natstest.Connect(t, srv.ClientURL())
 	cfg := testConfig()
 	cfg.BatchWait = time.Second // far longer than pulling 128 messages takes
-	require.NoError(t, EnsureStream(t.Context(), js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}}))
+	createStream(t, js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}})
 
 	want := ids("evt", 1000)
 	publishAll(t, js, events(want)) // a backlog before the worker starts
@@ -69,7 +69,7 @@ func TestBadInputBecomesADeadLetterWithItsReason(t *testing.T) {
 		{"ftp", schemas.ReasonInvalidURL, `{"id": "ftp", "image": {"url": "ftp://example.com/a.jpg"}}`},
 		{"huge", schemas.ReasonImageTooLarge, `{"id": "huge", "image": {"object": {"bucket": "images", "name": "huge.png"}}}`},
 		{"padded", schemas.ReasonInvalidURL, `{"id": "padded", "image": {"url": "ftp://x/y.jpg"}, "metadata": {"pad": "` + pad + `"}}`},
-		{"no-object", reasonObjectNotFound, `{"id": "no-object", "image": {"object": {"bucket": "images", "name": "missing.jpg"}}}`},
+		{"no-object", schemas.ReasonObjectNotFound, `{"id": "no-object", "image": {"object": {"bucket": "images", "name": "missing.jpg"}}}`},
 		{"meta", schemas.ReasonInvalidMetadata, `{"id": "meta", "image": {"url": "https://example.com/a.jpg"}, "metadata": [1, 2]}`},
 	}
 	good := ids("good", 5)
@@ -130,7 +130,7 @@ func TestTransientFailuresRetryThenDeadLetterAtMaxDeliver(t *testing.T) {
 	o := waitOutputs(t, js, len(good)+1, 20*time.Second)
 	requireExactlyOnce(t, o, good, []string{"flaky"})
 	d := o.deadLetters["flaky"][0]
-	require.Equal(t, reasonMaxDeliveries, d.Error.Reason)
+	require.Equal(t, schemas.ReasonMaxDeliveries, d.Error.Reason)
 	require.Equal(t, uint32(11005), d.Error.Code)
 	require.Equal(t, uint64(cfg.MaxDeliver), d.Attempts)
 	require.Equal(t, int32(cfg.MaxDeliver), attempts.Load())
@@ -245,7 +245,7 @@ func TestShutdownUnderLoadLosesNothing(t *testing.T) {
 	publishAll(t, js, events(want))
 	require.Eventually(t, func() bool { return readOutputs(t, js).total() > 50 }, 10*time.Second, 10*time.Millisecond)
 	w.stop()
-	require.Zero(t, w.c.held.len(), "messages left unsettled after shutdown")
+	require.Zero(t, w.c.ledger.count(), "messages left unsettled after shutdown")
 
 	startWorker(t, js, &fakePredictor{}, cfg)
 	o := waitOutputs(t, js, len(want), 30*time.Second)
@@ -309,10 +309,7 @@ func TestBacklogOnReplicatedStreams(t *testing.T) {
 	_, js := natstest.Connect(t, natstest.ClientURLs(nodes))
 	cfg := testConfig()
 	cfg.Replicas = 3
-	for i := range cfg.OutputStreams {
-		cfg.OutputStreams[i].Replicas = 3
-	}
-	require.NoError(t, EnsureStream(t.Context(), js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}, Replicas: 3}))
+	createStream(t, js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}, Replicas: 3})
 	want := ids("evt", 1000)
 	publishAll(t, js, events(want))
 	startWorker(t, js, &fakePredictor{}, cfg)
@@ -410,17 +407,16 @@ func TestHeldBytesStayWithinTheBudget(t *testing.T) {
 			cfg := testConfig()
 			cfg.MaxPendingBytes = 1 << 20
 			cfg.Replicas = replicas
-			for i := range cfg.OutputStreams {
-				cfg.OutputStreams[i].Replicas = replicas
-			}
 			w := startWorker(t, js, &fakePredictor{}, cfg)
 			publishAll(t, js, msgs)
 			o := waitOutputs(t, js, len(want), 30*time.Second)
 			requireExactlyOnce(t, o, want, nil)
-			w.c.bytes.mu.Lock()
-			defer w.c.bytes.mu.Unlock()
-			require.LessOrEqual(t, w.c.bytes.peak, cfg.MaxPendingBytes, "held more bytes than the budget")
-			require.Greater(t, w.c.bytes.peak, int64(300<<10), "the budget was not used at all")
+			b := w.c.ledger.bytes
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			require.LessOrEqual(t, b.peak, b.max, "held more bytes than the budget")
+			require.LessOrEqual(t, b.max, cfg.MaxPendingBytes, "the budget was raised")
+			require.Greater(t, b.peak, int64(300<<10), "the budget was not used at all")
 		})
 	}
 }
@@ -450,6 +446,6 @@ func TestEventThatOutlivedItsDeliveriesIsDeadLettered(t *testing.T) {
 	o := waitOutputs(t, js, 1, 20*time.Second)
 	requireExactlyOnce(t, o, nil, []string{"poison"})
 	d := o.deadLetters["poison"][0]
-	require.Equal(t, reasonMaxDeliveries, d.Error.Reason)
+	require.Equal(t, schemas.ReasonMaxDeliveries, d.Error.Reason)
 	require.Equal(t, uint64(2), d.Attempts)
 }

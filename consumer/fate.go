@@ -7,59 +7,70 @@ import (
 	"time"
 
 	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/schemas"
 )
 
-// fateKind is what becomes of an input message.
+// fateKind is what becomes of one task (one model asked of one event).
 type fateKind int
 
 const (
-	// publishResult: publish the result, then Ack.
+	// publishResult: publish the result; the task is done once it is stored.
 	publishResult fateKind = iota + 1
-	// deadLetter: publish a dead letter, then Term.
+	// deadLetter: publish a dead letter; the task is done once it is stored.
 	deadLetter
-	// retryLater: NakWithDelay, so the event comes back after a pause.
+	// retryLater: no output; the message is Nak'd with a delay that grows
+	// with its deliveries.
 	retryLater
-	// handBack: Nak without delay, so another replica takes it at once.
+	// handBack: no output; the message is Nak'd at once (shutdown).
 	handBack
 )
 
-// fate is the decision for one message, with what its output needs.
+// fate is the decision for one task, with what its output needs.
 type fate struct {
 	kind        fateKind
-	reason      string // dead letters
-	code        uint32 // dead letters: Clarifai code or 0
+	reason      string // deadLetter
+	code        uint32 // deadLetter: Clarifai's status code or 0
 	description string
 	delay       time.Duration // retryLater
 }
 
-// Reasons of dead letters decided here (the predictor and the schemas
-// package supply the others).
-const (
-	reasonMaxDeliveries = "max_deliveries"
-	reasonPredictFailed = "predict_failed"
-)
-
-// decide is the one place that maps an outcome to a fate. err is the
-// outcome's error (nil = success); deliveries counts this delivery.
-func decide(err error, deliveries uint64, cfg *Config) fate {
-	if err == nil {
+// decide is the one place that maps a predictor's outcome to a fate;
+// everything else names its fate with the constructors below it.
+// deliveries counts this delivery; stopping says the worker's own
+// shutdown ended the call, the only case in which a context error is not
+// a failure of the prediction.
+func decide(o predictor.Outcome, deliveries uint64, cfg *Config, stopping bool) fate {
+	err := o.Err
+	switch {
+	case err == nil && o.Prediction != nil:
 		return fate{kind: publishResult}
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fate{kind: handBack, description: err.Error()}
+	case err == nil:
+		err = errors.New("the predictor returned neither a prediction nor an error")
+	case stopping && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		return shutdown("shutdown ended the call: " + err.Error())
 	}
 	var pe *predictor.Error
 	if !errors.As(err, &pe) {
-		pe = &predictor.Error{Class: predictor.Transient, Reason: reasonPredictFailed, Description: err.Error()}
+		pe = &predictor.Error{Class: predictor.Transient, Reason: schemas.ReasonPredictFailed, Description: err.Error()}
 	}
 	if predictor.IsTransient(pe) {
 		if deliveries >= uint64(cfg.MaxDeliver) {
-			return fate{kind: deadLetter, reason: reasonMaxDeliveries, code: pe.Code,
+			return fate{kind: deadLetter, reason: schemas.ReasonMaxDeliveries, code: pe.Code,
 				description: "still failing after the last allowed delivery: " + pe.Error()}
 		}
 		return fate{kind: retryLater, delay: nakDelay(deliveries, cfg), description: pe.Error()}
 	}
 	return fate{kind: deadLetter, reason: pe.Reason, code: pe.Code, description: pe.Error()}
+}
+
+// dead is a dead letter the worker decides on its own (code 0).
+func dead(reason, description string) fate {
+	return fate{kind: deadLetter, reason: reason, description: description}
+}
+
+// shutdown hands a task back because the worker is stopping.
+func shutdown(description string) fate {
+	return fate{kind: handBack, description: description}
 }
 
 // nakDelay grows exponentially with the deliveries so far, with ±20%

@@ -59,21 +59,17 @@ func succeed(req predictor.Request) []predictor.Outcome {
 }
 
 func testConfig() Config {
-	return Config{
-		CreateStreams: true,
-		BatchWait:     20 * time.Millisecond,
-		AckWait:       2 * time.Second,
-		MaxDeliver:    3,
-		NakDelayBase:  20 * time.Millisecond,
-		NakDelayMax:   100 * time.Millisecond,
-		ShutdownWait:  5 * time.Second,
-		FetchMaxWait:  200 * time.Millisecond,
-		InfoInterval:  200 * time.Millisecond,
-		OutputStreams: []jetstream.StreamConfig{
-			{Name: "PREDICTIONS", Subjects: []string{"predictions.>"}, Duplicates: time.Minute},
-			{Name: "DEADLETTERS", Subjects: []string{"deadletters.>"}},
-		},
-	}
+	cfg := DefaultConfig()
+	cfg.BatchWait = 20 * time.Millisecond
+	cfg.AckWait = 2 * time.Second
+	cfg.MaxDeliver = 3
+	cfg.NakDelayBase = 20 * time.Millisecond
+	cfg.NakDelayMax = 100 * time.Millisecond
+	cfg.ShutdownWait = 5 * time.Second
+	cfg.FetchMaxWait = 200 * time.Millisecond
+	cfg.InfoInterval = 200 * time.Millisecond
+	cfg.PublishRetryMax = 200 * time.Millisecond
+	return cfg
 }
 
 // worker runs a consumer until the test ends or stop is called.
@@ -85,8 +81,17 @@ type worker struct {
 
 func startWorker(t *testing.T, js jetstream.JetStream, pred Predictor, cfg Config) *worker {
 	t.Helper()
-	pub, err := publisher.New(js, publisher.Config{}, zerolog.Nop())
+	pcfg := publisher.DefaultConfig()
+	pcfg.Replicas = cfg.Replicas
+	return startWorkerWith(t, js, pred, cfg, pcfg)
+}
+
+// startWorkerWith starts a worker whose publisher has its own config.
+func startWorkerWith(t *testing.T, js jetstream.JetStream, pred Predictor, cfg Config, pcfg publisher.Config) *worker {
+	t.Helper()
+	pub, err := publisher.New(js.Conn(), pcfg, zerolog.Nop())
 	require.NoError(t, err)
+	require.NoError(t, pub.Setup(t.Context()))
 	c, err := New(js, pred, pub, cfg, zerolog.Nop(), nil)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -104,6 +109,13 @@ func startWorker(t *testing.T, js jetstream.JetStream, pred Predictor, cfg Confi
 func (w *worker) stop() {
 	w.cancel()
 	<-w.done
+}
+
+// createStream makes the input stream before a worker starts.
+func createStream(t *testing.T, js jetstream.JetStream, cfg jetstream.StreamConfig) {
+	t.Helper()
+	_, err := js.CreateStream(t.Context(), cfg)
+	require.NoError(t, err)
 }
 
 func event(id string, extra map[string]any) []byte {

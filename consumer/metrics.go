@@ -4,15 +4,16 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // metrics of the consumer; the predictor counts calls and retries itself.
 type metrics struct {
-	received      prometheus.Counter
-	results       prometheus.Counter
-	deadLetters   *prometheus.CounterVec
-	redeliveries  *prometheus.CounterVec
-	held          prometheus.GaugeFunc
-	heldBytes     prometheus.GaugeFunc
-	inflight      prometheus.Gauge
-	latency       prometheus.Histogram
-	consumerState *prometheus.GaugeVec
+	received       prometheus.Counter
+	results        prometheus.Counter
+	deadLetters    *prometheus.CounterVec
+	redeliveries   *prometheus.CounterVec
+	publishRetries prometheus.Counter
+	held           prometheus.GaugeFunc
+	heldBytes      prometheus.GaugeFunc
+	inflight       prometheus.Gauge
+	latency        prometheus.Histogram
+	consumerState  *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer, held, heldBytes func() float64) *metrics {
@@ -29,6 +30,9 @@ func newMetrics(reg prometheus.Registerer, held, heldBytes func() float64) *metr
 		redeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "worker_naks_total", Help: "Messages handed back for redelivery, by cause.",
 		}, []string{"cause"}),
+		publishRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "worker_publish_retries_total", Help: "Outputs published again after JetStream did not store them; the event is held meanwhile.",
+		}),
 		held: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "worker_held_messages", Help: "Input messages held: pending, in a call or awaiting a publish ack.",
 		}, held),
@@ -49,7 +53,7 @@ func newMetrics(reg prometheus.Registerer, held, heldBytes func() float64) *metr
 		}, []string{"state"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.held, m.heldBytes, m.inflight, m.latency, m.consumerState)
+		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.publishRetries, m.held, m.heldBytes, m.inflight, m.latency, m.consumerState)
 	}
 	return m
 }

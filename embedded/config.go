@@ -39,7 +39,7 @@ func (c *Config) setDefaults() {
 		c.Listen = DefaultListen
 	}
 	if c.DataDir == "" {
-		c.DataDir = defaultDataDir()
+		c.DataDir = DefaultDataDir()
 	}
 	if c.MaxMemory == 0 {
 		c.MaxMemory = DefaultMaxMemory
@@ -52,7 +52,9 @@ func (c *Config) setDefaults() {
 	}
 }
 
-func defaultDataDir() string {
+// DefaultDataDir is the user's cache dir + /image-worker, or ./data when
+// there is none.
+func DefaultDataDir() string {
 	if dir, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(dir, "image-worker")
 	}
@@ -82,11 +84,11 @@ func (c Config) Validate() error {
 func (c Config) hostPort() (string, int, error) {
 	host, p, err := net.SplitHostPort(c.Listen)
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: Listen %q: %w", ErrInvalidConfig, c.Listen, err)
+		return "", 0, fmt.Errorf("%w: WORKER_EMBEDDED_LISTEN %q: %w", ErrInvalidConfig, c.Listen, err)
 	}
 	port, err := strconv.Atoi(p)
 	if err != nil || port < -1 || port > 65535 {
-		return "", 0, fmt.Errorf("%w: Listen %q: port must be -1..65535", ErrInvalidConfig, c.Listen)
+		return "", 0, fmt.Errorf("%w: WORKER_EMBEDDED_LISTEN %q: port must be -1..65535", ErrInvalidConfig, c.Listen)
 	}
 	if port == 0 {
 		port = -1

@@ -44,7 +44,7 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 	require.Equal(t, 64, cfg.Consumer.BatchSize, "a flag beats the environment")
 	require.Equal(t, 250*time.Millisecond, cfg.Consumer.BatchWait)
 	require.Equal(t, "m1", cfg.Consumer.DefaultModel.ID)
-	require.True(t, cfg.Embedded)
+	require.True(t, cfg.UseEmbedded)
 	require.Equal(t, "local", cfg.Predictor, "embedded without a PAT uses the offline predictor")
 
 	for _, tc := range []struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,11 +23,12 @@ import (
 )
 
 // runWorker wires the worker's parts and runs them until ctx ends.
-// started, when not nil, is called with the NATS URL once consuming.
+// started, when not nil, is called with the NATS URL once consuming. It
+// returns an error, at once, when the configuration can never work.
 func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started func(natsURL string)) error {
 	natsURL := cfg.NATS.URL
-	if cfg.Embedded {
-		srv, err := embedded.Start(ctx, embedded.Config{Listen: cfg.EmbeddedListen, DataDir: cfg.DataDir}, log)
+	if cfg.UseEmbedded {
+		srv, err := embedded.Start(ctx, cfg.Embedded, log)
 		if err != nil {
 			return err
 		}
@@ -40,7 +40,7 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 		return err
 	}
 	defer drain(nc, log)
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(15*time.Second))
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
@@ -52,71 +52,40 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 		return err
 	}
 	defer closePred()
-	pub, err := publisher.New(js, cfg.Publisher, log)
+	pub, err := publisher.New(nc, cfg.Publisher, log)
 	if err != nil {
 		return err
 	}
-	ccfg := cfg.Consumer
-	ccfg.OutputStreams = outputStreams(cfg)
-	cons, err := consumer.New(js, pred, pub, ccfg, log, reg)
+	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg)
 	if err != nil {
 		return err
 	}
-
 	stopHTTP, err := serveHTTP(cfg.HTTPAddr, reg, func() bool { return nc.IsConnected() && cons.Ready() }, log)
 	if err != nil {
 		return err
 	}
 	defer stopHTTP()
+	if err := pub.Setup(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	if started != nil {
 		started(natsURL)
 	}
 	return cons.Run(ctx)
 }
 
-// outputStreams are the results and dead-letter streams the worker creates
-// when they are missing.
-func outputStreams(cfg *config) []jetstream.StreamConfig {
-	return []jetstream.StreamConfig{{
-		Name:        cfg.ResultsStream,
-		Description: "predictions of the image worker",
-		Subjects:    []string{streamSubjects(cfg.Publisher.ResultsSubject)},
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Consumer.Replicas,
-		Duplicates:  cfg.DuplicateWindow,
-	}, {
-		Name:        cfg.DeadLetterStream,
-		Description: "events the image worker could not predict",
-		Subjects:    []string{streamSubjects(cfg.Publisher.DeadLetterSubject)},
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Consumer.Replicas,
-		Duplicates:  cfg.DuplicateWindow,
-	}}
-}
-
-// streamSubjects widens an output subject to its first token plus ">",
-// e.g. predictions.{model} -> predictions.>.
-func streamSubjects(subject string) string {
-	first, _, _ := strings.Cut(subject, ".")
-	return first + ".>"
-}
-
 func newPredictor(cfg *config, log zerolog.Logger, reg prometheus.Registerer) (consumer.Predictor, func(), error) {
 	if cfg.Predictor == "local" {
 		log.Info().Msg("using the offline local-color predictor (no Clarifai account needed)")
-		p, err := local.New(local.Config{Fetch: local.FetchConfig{AllowPrivate: cfg.LocalAllowPrivate}}, log)
+		p, err := local.New(cfg.Local, log)
 		return p, func() {}, err
 	}
-	c, err := clarifai.NewClient(clarifai.ClientConfig{
-		Endpoint:      cfg.Clarifai.Endpoint,
-		Insecure:      cfg.Clarifai.Insecure,
-		PAT:           cfg.Clarifai.PAT,
-		CallTimeout:   cfg.Clarifai.CallTimeout,
-		MaxBatch:      cfg.Consumer.BatchSize,
-		RateLimit:     cfg.Clarifai.RateLimit,
-		ThrottlePause: cfg.Clarifai.ThrottlePause,
-		Registerer:    reg,
-	}, log)
+	ccfg := cfg.Clarifai
+	ccfg.Registerer = reg
+	c, err := clarifai.NewClient(ccfg, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -9,17 +9,19 @@ import (
 )
 
 // setting is one configuration value: an environment variable and a flag
-// (the variable's name in lower case with dashes), parsed into its target.
+// (the variable's name in lower case with dashes), parsed into its
+// target. Its default is whatever the target holds before loading: the
+// owning package's default, written there once.
 type setting struct {
 	env   string
-	def   string
 	usage string
 	parse parser
 }
 
-// parser stores a setting's text into its target.
+// parser stores a setting's text into its target and shows its value.
 type parser struct {
 	fn     func(string) error
+	show   func() string
 	isBool bool // the flag may be given without a value
 	secret bool // a credential: never printed
 }
@@ -53,7 +55,7 @@ type settings []setting
 func (ss settings) load(fs *flag.FlagSet, args []string, getenv func(string) string, aliases map[string]string) error {
 	values := make(map[string]*rawValue, len(ss))
 	for _, s := range ss {
-		v := &rawValue{s: s.def, isBool: s.parse.isBool, secret: s.parse.secret}
+		v := &rawValue{s: s.parse.show(), isBool: s.parse.isBool, secret: s.parse.secret}
 		if e := getenv(s.env); e != "" {
 			v.s = e
 		}
@@ -75,11 +77,13 @@ func (ss settings) load(fs *flag.FlagSet, args []string, getenv func(string) str
 }
 
 func str(p *string) parser {
-	return parser{fn: func(v string) error { *p = v; return nil }}
+	return parser{fn: func(v string) error { *p = v; return nil }, show: func() string { return *p }}
 }
 
 func secret(p *string) parser {
-	return parser{fn: func(v string) error { *p = v; return nil }, secret: true}
+	pr := str(p)
+	pr.secret = true
+	return pr
 }
 
 func list(p *[]string) parser {
@@ -91,21 +95,31 @@ func list(p *[]string) parser {
 			}
 		}
 		return nil
-	}}
+	}, show: func() string { return strings.Join(*p, ",") }}
 }
 
-func integer(p *int) parser {
-	return parser{fn: func(v string) (err error) { *p, err = strconv.Atoi(v); return err }}
+// integer parses into every target: one setting may configure several
+// packages (WORKER_STREAM_REPLICAS).
+func integer(ps ...*int) parser {
+	return parser{fn: func(v string) error {
+		n, err := strconv.Atoi(v)
+		for _, p := range ps {
+			*p = n
+		}
+		return err
+	}, show: func() string { return strconv.Itoa(*ps[0]) }}
 }
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
 
 // size parses a byte count with an optional KiB, MiB or GiB suffix.
 func size(p *int64) parser {
 	return parser{fn: func(v string) error {
 		mult := int64(1)
-		for _, u := range []struct {
-			suffix string
-			mult   int64
-		}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		for _, u := range sizeUnits {
 			if n, ok := strings.CutSuffix(v, u.suffix); ok {
 				v, mult = n, u.mult
 				break
@@ -114,17 +128,45 @@ func size(p *int64) parser {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		*p = n * mult
 		return err
+	}, show: func() string {
+		for _, u := range sizeUnits {
+			if *p != 0 && *p%u.mult == 0 {
+				return strconv.FormatInt(*p/u.mult, 10) + u.suffix
+			}
+		}
+		return strconv.FormatInt(*p, 10)
 	}}
 }
 
 func float(p *float64) parser {
-	return parser{fn: func(v string) (err error) { *p, err = strconv.ParseFloat(v, 64); return err }}
+	return parser{fn: func(v string) (err error) { *p, err = strconv.ParseFloat(v, 64); return err },
+		show: func() string { return strconv.FormatFloat(*p, 'g', -1, 64) }}
 }
 
-func boolean(p *bool) parser {
-	return parser{fn: func(v string) (err error) { *p, err = strconv.ParseBool(v); return err }, isBool: true}
+// boolean parses into every target, like integer.
+func boolean(ps ...*bool) parser {
+	return parser{fn: func(v string) error {
+		b, err := strconv.ParseBool(v)
+		for _, p := range ps {
+			*p = b
+		}
+		return err
+	}, show: func() string { return strconv.FormatBool(*ps[0]) }, isBool: true}
 }
 
 func duration(p *time.Duration) parser {
-	return parser{fn: func(v string) (err error) { *p, err = time.ParseDuration(v); return err }}
+	return parser{fn: func(v string) (err error) { *p, err = time.ParseDuration(v); return err },
+		show: func() string { return shortDuration(*p) }}
+}
+
+// shortDuration prints 10m rather than 10m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

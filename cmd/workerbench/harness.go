@@ -103,8 +103,8 @@ func (b *bench) fresh(ctx context.Context) error {
 		if err := b.drv.js.DeleteStream(ctx, s.Name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return fmt.Errorf("delete stream %s: %w", s.Name, err)
 		}
-		if err := consumer.EnsureStream(ctx, b.drv.js, s); err != nil {
-			return err
+		if _, err := b.drv.js.CreateStream(ctx, s); err != nil {
+			return fmt.Errorf("create stream %s: %w", s.Name, err)
 		}
 	}
 	s, err := b.drv.js.Stream(ctx, resultsStream)
@@ -190,16 +190,17 @@ type worker struct {
 
 // workerConfig is the worker's default configuration for the bench streams.
 func workerConfig() consumer.Config {
-	return consumer.Config{
-		CreateStreams: true,
-		OutputStreams: streamConfigs()[1:],
-		ShutdownWait:  5 * time.Second,
-	}
+	cfg := consumer.DefaultConfig()
+	cfg.ShutdownWait = 5 * time.Second
+	return cfg
 }
 
 func (b *bench) startWorker(ctx context.Context, pred consumer.Predictor, cfg consumer.Config) (*worker, error) {
-	pub, err := publisher.New(b.sut.js, publisher.Config{}, b.log)
+	pub, err := publisher.New(b.sut.js.Conn(), publisher.DefaultConfig(), b.log)
 	if err != nil {
+		return nil, fmt.Errorf("publisher: %w", err)
+	}
+	if err := pub.Setup(ctx); err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
 	c, err := consumer.New(b.sut.js, pred, pub, cfg, b.log, nil)

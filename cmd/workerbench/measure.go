@@ -90,7 +90,6 @@ func measure(ctx context.Context, o options, log zerolog.Logger, progress io.Wri
 	st := step{w: progress, start: time.Now()}
 	sz := o.sizes
 	def := workerConfig()
-	def.SetDefaults()
 	body, err := resultSized()
 	if err != nil {
 		return nil, err

@@ -70,10 +70,14 @@ func (s *Server) Stop() {
 	s.WaitForShutdown()
 }
 
-// Restart stops the server and starts it again on the same port and store.
-func (s *Server) Restart() {
+// Restart stops the server and starts it again on the same port and
+// store; opts may change its options first (a smaller max_payload, say).
+func (s *Server) Restart(opts ...func(*server.Options)) {
 	s.tb.Helper()
 	s.Stop()
+	for _, f := range opts {
+		f(s.opts)
+	}
 	s.start()
 }
 

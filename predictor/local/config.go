@@ -54,8 +54,10 @@ func (c *Config) setDefaults() {
 	c.Fetch.setDefaults()
 }
 
-// Validate reports the first setting that is out of range.
+// Validate reports the first setting that is out of range; zero values
+// stand for their defaults.
 func (c Config) Validate() error {
+	c.setDefaults()
 	switch {
 	case c.Workers < 1:
 		return fmt.Errorf("%w: Workers must be at least 1, got %d", ErrInvalidConfig, c.Workers)

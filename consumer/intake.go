@@ -1,0 +1,202 @@
+package consumer
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/schemas"
+)
+
+// largeMessage is the size above which a message is taken in off the
+// fetch loop: the messages behind it must not wait for its decoding.
+const largeMessage = 256 << 10
+
+// intake admits one pulled message, decodes it into tasks (one per model
+// asked) and sends them on to the batcher, or gives the message its fate
+// at once when it can never be predicted. ctx ends when the worker stops
+// pulling: what arrives after that is handed back. finishCtx bounds the
+// publishing of outputs decided here.
+func (c *Consumer) intake(ctx, finishCtx context.Context, msg jetstream.Msg, out chan<- *task) {
+	meta, err := msg.Metadata()
+	if err != nil { // not a JetStream message: nothing to ack
+		c.log.Error().Err(err).Str("subject", msg.Subject()).Msg("message without metadata")
+		c.ledger.slots.release(1)
+		return
+	}
+	c.metrics.received.Inc()
+	m := c.ledger.admit(msg, meta)
+	if ctx.Err() != nil {
+		c.ledger.settle(m, settlement{kind: nakNow})
+		return
+	}
+	if len(msg.Data()) > largeMessage {
+		c.wg.Go(func() { c.prepare(ctx, finishCtx, m, out) })
+		return
+	}
+	c.prepare(ctx, finishCtx, m, out)
+}
+
+// prepare decodes m, makes its tasks, reads its image when it lives in
+// the Object Store (off the caller's goroutine), and sends the tasks to
+// the batcher.
+func (c *Consumer) prepare(ctx, finishCtx context.Context, m *message, out chan<- *task) {
+	ev, err := schemas.DecodeEvent(m.msg.Data())
+	if err != nil {
+		f := dead(schemas.ReasonInvalidJSON, err.Error())
+		var inv *schemas.InvalidEventError
+		if errors.As(err, &inv) {
+			m.event.ID = inv.EventID
+			f = dead(inv.Reason, inv.Description)
+		}
+		c.deliverAll(finishCtx, m, []*task{m.addTask(predictor.Model{}, predictor.OutputConfig{}, "")}, f)
+		return
+	}
+	m.event = ev
+	tasks := c.tasks(m)
+	switch limit := c.ledger.bytes.limit(); {
+	case m.bytes > limit:
+		c.deliverAll(finishCtx, m, tasks, dead(schemas.ReasonMessageTooLarge,
+			fmt.Sprintf("the message has %d bytes, more than WORKER_MAX_PENDING_BYTES (%d)", m.bytes, limit)))
+		return
+	case m.meta.NumDelivered > uint64(c.cfg.MaxDeliver): // e.g. its earlier deliveries crashed workers
+		c.deliverAll(finishCtx, m, tasks, dead(schemas.ReasonMaxDeliveries,
+			fmt.Sprintf("delivered %d times, more than WORKER_MAX_DELIVER=%d", m.meta.NumDelivered, c.cfg.MaxDeliver)))
+		return
+	}
+	if ref := ev.Image.Object; ref != nil {
+		c.wg.Go(func() {
+			b, f := c.loadObject(ctx, m, ref)
+			if f.kind != 0 {
+				c.deliverAll(finishCtx, m, tasks, f)
+				return
+			}
+			m.event.Image.Bytes = b
+			for _, t := range tasks {
+				t.input.Bytes = b
+			}
+			c.forward(ctx, tasks, out)
+		})
+		return
+	}
+	c.forward(ctx, tasks, out)
+}
+
+// forward sends tasks to the batcher, or hands them back when the worker
+// stops first.
+func (c *Consumer) forward(ctx context.Context, tasks []*task, out chan<- *task) {
+	for i, t := range tasks {
+		if ctx.Err() != nil {
+			c.endAll(tasks[i:], shutdown("shutting down before the call"))
+			return
+		}
+		select {
+		case out <- t:
+		case <-ctx.Done():
+			c.endAll(tasks[i:], shutdown("shutting down before the call"))
+			return
+		}
+	}
+}
+
+// tasks makes m's tasks: one per model its event asks, defaults filled.
+func (c *Consumer) tasks(m *message) []*task {
+	ev := &m.event
+	if ev.Model == nil && ev.OutputConfig == nil {
+		m.addTask(c.cfg.DefaultModel, predictor.OutputConfig{}, c.defaultKey)
+		return m.tasks
+	}
+	asked := c.cfg.DefaultModel
+	if ev.Model != nil {
+		asked = withDefaults(*ev.Model, c.cfg.DefaultModel)
+	}
+	var oc predictor.OutputConfig
+	if ev.OutputConfig != nil {
+		oc = predictor.OutputConfig{
+			MaxConcepts:    ev.OutputConfig.MaxConcepts,
+			MinValue:       ev.OutputConfig.MinValue,
+			SelectConcepts: slices.Clone(ev.OutputConfig.SelectConcepts),
+		}
+	}
+	m.addTask(asked, oc, groupKey(asked, oc))
+	return m.tasks
+}
+
+// withDefaults fills what an event's model leaves empty. Another model
+// than the default does not inherit the default's version.
+func withDefaults(m schemas.Model, def predictor.Model) predictor.Model {
+	out := predictor.Model{
+		UserID:    cmp.Or(m.UserID, def.UserID),
+		AppID:     cmp.Or(m.AppID, def.AppID),
+		ID:        cmp.Or(m.ID, def.ID),
+		VersionID: m.VersionID,
+	}
+	if m.VersionID == "" && out.ID == def.ID {
+		out.VersionID = def.VersionID
+	}
+	return out
+}
+
+// deliverAll gives every task of m the same fate, off the fetch loop.
+func (c *Consumer) deliverAll(finishCtx context.Context, m *message, tasks []*task, f fate) {
+	outs := make([]output, len(tasks))
+	for i, t := range tasks {
+		outs[i] = output{t: t, f: f}
+	}
+	c.wg.Go(func() { c.deliver(finishCtx, outs) })
+}
+
+// loadObject reads the event's image from the Object Store into m's byte
+// budget. It returns a fate instead when the image cannot be had: too
+// large, missing, or (transient) not readable now.
+func (c *Consumer) loadObject(ctx context.Context, m *message, ref *schemas.ObjectRef) ([]byte, fate) {
+	where := ref.Bucket + "/" + ref.Name
+	store, err := c.js.ObjectStore(ctx, ref.Bucket)
+	if err != nil {
+		return nil, objectFailed(m, where, err, &c.cfg, ctx.Err() != nil)
+	}
+	info, err := store.GetInfo(ctx, ref.Name)
+	if err != nil {
+		return nil, objectFailed(m, where, err, &c.cfg, ctx.Err() != nil)
+	}
+	size := int64(info.Size)
+	if size > c.cfg.MaxImageBytes {
+		return nil, dead(schemas.ReasonImageTooLarge, fmt.Sprintf("object %s has %d bytes, more than %d", where, size, c.cfg.MaxImageBytes))
+	}
+	switch err := c.ledger.grow(ctx, m, size); {
+	case errors.Is(err, errOverBudget):
+		return nil, dead(schemas.ReasonImageTooLarge, fmt.Sprintf("object %s has %d bytes, more than WORKER_MAX_PENDING_BYTES allows", where, size))
+	case err != nil:
+		return nil, objectFailed(m, where, err, &c.cfg, ctx.Err() != nil)
+	}
+	r, err := store.Get(ctx, ref.Name)
+	if err != nil {
+		return nil, objectFailed(m, where, err, &c.cfg, ctx.Err() != nil)
+	}
+	defer r.Close()
+	// The entry may have been replaced since GetInfo: read no more than
+	// was checked and counted.
+	b, err := io.ReadAll(io.LimitReader(r, size+1))
+	switch {
+	case err != nil:
+		return nil, objectFailed(m, where, err, &c.cfg, ctx.Err() != nil)
+	case int64(len(b)) > size:
+		return nil, fate{kind: retryLater, delay: nakDelay(m.meta.NumDelivered, &c.cfg),
+			description: fmt.Sprintf("object %s grew while it was read", where)}
+	}
+	return b, fate{}
+}
+
+// objectFailed is the fate of an event whose image could not be read.
+func objectFailed(m *message, where string, err error, cfg *Config, stopping bool) fate {
+	if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrObjectNotFound) {
+		return dead(schemas.ReasonObjectNotFound, fmt.Sprintf("object %s: %v", where, err))
+	}
+	return decide(predictor.Outcome{Err: fmt.Errorf("object %s: %w", where, err)}, m.meta.NumDelivered, cfg, stopping)
+}
