@@ -231,3 +231,49 @@ func runUntil(t *testing.T, vars func(string) string, cond func() bool, load fun
 	}
 	return nil
 }
+
+// TestStreamsUnderOtherNamesAreUsed: an operator's own dead-letter stream
+// captures the dead-letter subject, so the worker uses it and consumes.
+func TestStreamsUnderOtherNamesAreUsed(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	_, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "DEADLETTER", Subjects: []string{"deadletter.>"}})
+	require.NoError(t, err)
+	vars := env(map[string]string{
+		"NATS_URL": srv.ClientURL(), "WORKER_PREDICTOR": "local", "WORKER_HTTP_ADDR": "",
+		"WORKER_DEADLETTER_SUBJECT": "deadletter.images",
+	})
+	done := make(chan int, 1)
+	go func() { done <- run(nil, io.Discard, io.Discard, vars) }()
+	_, err = js.Publish(t.Context(), "images.upload", []byte(`{"id":"bad","image":{"url":"ftp://x/y.jpg"}}`))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		s, err := js.Stream(t.Context(), "DEADLETTER")
+		return err == nil && s.CachedInfo().State.Msgs == 1
+	}, 10*time.Second, 20*time.Millisecond, "the dead letter went to the operator's stream")
+	require.NoError(t, syscall.Kill(syscall.Getpid(), syscall.SIGTERM))
+	require.Equal(t, 0, <-done)
+}
+
+// TestConfigurationThatCannotWorkExits: no stream captures the outputs and
+// creating streams is off, so the worker exits non-zero at once with an
+// error naming the setting, instead of retrying for ever.
+func TestConfigurationThatCannotWorkExits(t *testing.T) {
+	srv := natstest.Start(t)
+	var stderr bytes.Buffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(nil, io.Discard, &stderr, env(map[string]string{
+			"NATS_URL": srv.ClientURL(), "WORKER_PREDICTOR": "local", "WORKER_HTTP_ADDR": "",
+			"WORKER_CREATE_STREAMS": "false",
+		}))
+	}()
+	select {
+	case c := <-code:
+		require.Equal(t, 1, c)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not exit")
+	}
+	require.Contains(t, stderr.String(), "WORKER_RESULTS_SUBJECT")
+	require.Contains(t, stderr.String(), "WORKER_CREATE_STREAMS is false")
+}
