@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
+
+	"github.com/imgpredict/worker/schemas"
 )
 
 // stack is one scenario's world: a private network, NATS, the fake
@@ -21,6 +24,7 @@ type stack struct {
 	nodes   []*natsNode
 	js      jetstream.JetStream
 	env     map[string]string
+	fake    *testcontainers.DockerContainer
 	workers []*testcontainers.DockerContainer
 }
 
@@ -28,7 +32,23 @@ type stack struct {
 // that the streams and the durable consumer exist before events flow.
 func newStack(ctx context.Context, t *testing.T, cluster bool, workers int, extra map[string]string) *stack {
 	t.Helper()
+	return newStackWith(ctx, t, stackConfig{cluster: cluster, workers: workers, env: extra})
+}
+
+// stackConfig says what a scenario's world is made of.
+type stackConfig struct {
+	cluster bool
+	workers int
+	env     map[string]string // the workers' environment, over workerEnv's
+	fakeEnv map[string]string // the fake Clarifai server's
+	// before runs once NATS is up and before the workers start.
+	before func(js jetstream.JetStream)
+}
+
+func newStackWith(ctx context.Context, t *testing.T, cfg stackConfig) *stack {
+	t.Helper()
 	requireDocker(t)
+	cluster, workers, extra := cfg.cluster, cfg.workers, cfg.env
 	nw, err := network.New(ctx)
 	testcontainers.CleanupNetwork(t, nw)
 	require.NoError(t, err)
@@ -38,12 +58,15 @@ func newStack(ctx context.Context, t *testing.T, cluster bool, workers int, extr
 	} else {
 		s.nodes = []*natsNode{startNATS(ctx, t, nw)}
 	}
-	startFake(ctx, t, nw)
+	s.fake = startFake(ctx, t, nw, cfg.fakeEnv)
 	s.env = workerEnv(joinURLs(s.nodes, (*natsNode).netURL), extra)
+	s.js = connect(t, joinURLs(s.nodes, (*natsNode).hostURL))
+	if cfg.before != nil {
+		cfg.before(s.js)
+	}
 	for i := range workers {
 		s.addWorker(ctx, t, i)
 	}
-	s.js = connect(t, joinURLs(s.nodes, (*natsNode).hostURL))
 	return s
 }
 
@@ -206,4 +229,99 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 			require.NoError(t, w.Start(ctx), workerName(i))
 		}
 	})
+}
+
+// The results stream is deleted under load and created again 30 s later;
+// streams are not the workers' to create here. Predicted events are held
+// and their results published again until the stream is back: nothing is
+// lost, dead-lettered, duplicated or predicted twice.
+func TestResultsStreamUnavailable(t *testing.T) {
+	ctx := scenarioContext(t)
+	results := jetstream.StreamConfig{Name: resultsStream, Subjects: []string{"predictions.>"}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute}
+	s := newStackWith(ctx, t, stackConfig{workers: 2, env: map[string]string{"WORKER_CREATE_STREAMS": "false"},
+		before: func(js jetstream.JetStream) {
+			for _, cfg := range []jetstream.StreamConfig{
+				{Name: inputStream, Subjects: []string{"images.>"}, Storage: jetstream.FileStorage},
+				results,
+				{Name: deadLetterStream, Subjects: []string{"deadletters.>"}, Storage: jetstream.FileStorage},
+			} {
+				_, err := js.CreateStream(ctx, cfg)
+				require.NoError(t, err, cfg.Name)
+			}
+		}})
+
+	ids := eventIDs(2000)
+	started := time.Now()
+	p := publish(ctx, s.js, ids, nil, 200)
+	p.waitPublished(t, 400)
+	// What the deleted stream held counts too: read it first.
+	before, _ := readOutputs(ctx, t, s.js, resultsStream)
+	require.NoError(t, s.js.DeleteStream(ctx, resultsStream))
+	time.Sleep(30 * time.Second) // the outage
+	_, err := s.js.CreateStream(ctx, results)
+	require.NoError(t, err)
+	p.wait(t)
+
+	require.True(t, pollUntil(ctx, 3*time.Minute, func(ctx context.Context) bool {
+		c, err := s.js.Consumer(ctx, inputStream, inputConsumer)
+		if err != nil {
+			return false
+		}
+		ci, err := c.Info(ctx)
+		return err == nil && ci.NumPending == 0 && ci.NumAckPending == 0
+	}), "events not settled")
+	c, after, _ := account(ctx, t, s.js, ids, started)
+	c.Lost, c.Duplicates = 0, 0
+	for _, id := range ids {
+		switch n := before[id] + after[id]; {
+		case n == 0:
+			c.Lost++
+		case n > 1:
+			c.Duplicates += n - 1
+		}
+	}
+	for _, n := range before {
+		c.Results += n
+	}
+	c.PubRetries = int(p.retries.Load())
+	requireExactlyOnce(t, c)
+	require.Zero(t, c.DeadLetters, "an outage of the results stream is no reason to give up an event")
+	inputs := fakeInputs(ctx, t, s.fake)
+	t.Logf("%s: %d inputs predicted for %d events", t.Name(), inputs, len(ids))
+	require.LessOrEqual(t, inputs, len(ids), "events were predicted again because their results could not be stored")
+}
+
+// A segmentation model answers 24 masks of 48 KiB per image: each result
+// would be about 1.5 MB with every mask inline, over NATS' default
+// max_payload of 1 MB. Every event still gets one result: the largest
+// masks go to the Object Store until it fits.
+func TestSegmentationMasksUnderLoad(t *testing.T) {
+	ctx := scenarioContext(t)
+	s := newStackWith(ctx, t, stackConfig{workers: 2,
+		env:     map[string]string{"WORKER_BATCH_SIZE": "16"},
+		fakeEnv: map[string]string{"FAKE_CLARIFAI_MASKS": "general-image-recognition:24x49152"},
+	})
+	ids := eventIDs(500)
+	started := time.Now()
+	p := publish(ctx, s.js, ids, nil, 50)
+	c, _ := s.finish(ctx, t, p, ids, started)
+	require.Zero(t, c.DeadLetters)
+
+	str, err := s.js.Stream(ctx, resultsStream)
+	require.NoError(t, err)
+	msg, err := str.GetMsg(ctx, 1)
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(msg.Data)+len(msg.Header), 1<<20, "a result over max_payload")
+	var r schemas.Result
+	require.NoError(t, json.Unmarshal(msg.Data, &r))
+	require.Len(t, r.Regions, 24)
+	offloaded := 0
+	for _, rg := range r.Regions {
+		if rg.Mask.Object != nil {
+			offloaded++
+		}
+	}
+	t.Logf("%s: %d of 24 masks in the Object Store, result %d bytes", t.Name(), offloaded, len(msg.Data))
+	require.Positive(t, offloaded)
+	require.Less(t, offloaded, 24, "masks that fit stay inline")
 }

@@ -23,22 +23,48 @@ const (
 	testPAT     = "test-pat"
 )
 
-// startFake runs the fake Clarifai server on the test network. It demands
-// the PAT, so a worker that lost its credentials would fail loudly.
-func startFake(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwork) {
+// startFake runs the fake Clarifai server on the test network; extra
+// adds to its environment. It demands the PAT, so a worker that lost its
+// credentials would fail loudly.
+func startFake(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwork, extra map[string]string) *testcontainers.DockerContainer {
 	t.Helper()
+	env := map[string]string{
+		"FAKE_CLARIFAI_LISTEN":  ":50051",
+		"FAKE_CLARIFAI_LATENCY": fakeLatency.String(),
+		"FAKE_CLARIFAI_PAT":     testPAT,
+	}
+	maps.Copy(env, extra)
 	c, err := testcontainers.Run(ctx, suite.fakeImage,
-		testcontainers.WithEnv(map[string]string{
-			"FAKE_CLARIFAI_LISTEN":  ":50051",
-			"FAKE_CLARIFAI_LATENCY": fakeLatency.String(),
-			"FAKE_CLARIFAI_PAT":     testPAT,
-		}),
+		testcontainers.WithEnv(env),
 		network.WithNetwork([]string{fakeAlias}, nw),
 		testcontainers.WithWaitStrategy(wait.ForLog("fakeclarifai: serving on").WithStartupTimeout(30*time.Second)),
 	)
 	testcontainers.CleanupContainer(t, c)
 	require.NoError(t, err)
 	dumpLogsOnFailure(t, "fakeclarifai", c)
+	return c
+}
+
+// fakeInputs stops the fake Clarifai server and returns how many inputs it
+// was asked to predict, from the line it logs when it stops.
+func fakeInputs(ctx context.Context, t *testing.T, c *testcontainers.DockerContainer) int {
+	t.Helper()
+	stop(ctx, t, c, 10*time.Second)
+	rc, err := c.Logs(ctx)
+	require.NoError(t, err)
+	defer func() { _ = rc.Close() }()
+	b, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	for line := range strings.Lines(string(b)) {
+		var calls, inputs int
+		if i := strings.Index(line, "stopped after "); i >= 0 {
+			if _, err := fmt.Sscanf(line[i:], "stopped after %d calls, %d inputs", &calls, &inputs); err == nil {
+				return inputs
+			}
+		}
+	}
+	t.Fatalf("the fake Clarifai server did not say how many inputs it saw:\n%s", b)
+	return 0
 }
 
 // workerEnv is the worker's configuration in every scenario; extra

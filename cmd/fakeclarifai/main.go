@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
+	"math"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,6 +42,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	listen := fs.String("listen", or(getenv("FAKE_CLARIFAI_LISTEN"), ":50051"), "address to serve gRPC on (FAKE_CLARIFAI_LISTEN)")
 	latency := fs.String("latency", or(getenv("FAKE_CLARIFAI_LATENCY"), "0s"), "least time every call takes (FAKE_CLARIFAI_LATENCY)")
 	pat := fs.String("pat", getenv("FAKE_CLARIFAI_PAT"), "PAT that calls must carry; empty = any (FAKE_CLARIFAI_PAT)")
+	masks := fs.String("masks", getenv("FAKE_CLARIFAI_MASKS"), "MODEL:NxBYTES answers MODEL with N noise PNG masks of about BYTES each (FAKE_CLARIFAI_MASKS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +58,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	fake.SetLatency(d)
 	if *pat != "" {
 		fake.RequirePAT(*pat)
+	}
+	if *masks != "" {
+		model, data, err := maskPayload(*masks)
+		if err != nil {
+			return fmt.Errorf("FAKE_CLARIFAI_MASKS %q: %w", *masks, err)
+		}
+		fake.SetPayload(model, data)
 	}
 
 	lis, err := net.Listen("tcp", *listen)
@@ -76,4 +90,35 @@ func or(s, fallback string) string {
 		return fallback
 	}
 	return s
+}
+
+// maskPayload parses MODEL:NxBYTES into a segmenter's answer: N regions,
+// each with a PNG of random grey pixels, which does not compress, so each
+// mask is about BYTES large.
+func maskPayload(spec string) (string, *pb.Data, error) {
+	model, shape, ok := strings.Cut(spec, ":")
+	var n, size int
+	if _, err := fmt.Sscanf(shape, "%dx%d", &n, &size); !ok || err != nil || n < 1 || size < 1 {
+		return "", nil, errors.New("want MODEL:NxBYTES, e.g. general-image-recognition:24x49152")
+	}
+	side := int(math.Sqrt(float64(size)))
+	img := image.NewGray(image.Rect(0, 0, side, side))
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range img.Pix {
+		img.Pix[i] = byte(rnd.IntN(256))
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return "", nil, err
+	}
+	d := &pb.Data{}
+	for i := range n {
+		d.Regions = append(d.Regions, &pb.Region{
+			Id:         fmt.Sprintf("mask-%d", i),
+			Value:      0.8,
+			RegionInfo: &pb.RegionInfo{Mask: &pb.Mask{Image: &pb.Image{Base64: buf.Bytes()}}},
+			Data:       &pb.Data{Concepts: []*pb.Concept{{Id: fmt.Sprintf("segment-%d", i), Name: fmt.Sprintf("segment %d", i), Value: 0.8}}},
+		})
+	}
+	return model, d, nil
 }
