@@ -6,12 +6,15 @@ import "encoding/json"
 // and fills a zero SchemaVersion with Version, so that every result
 // matches the result schema.
 func (r Result) MarshalJSON() ([]byte, error) {
-	size := 384 + len(r.Metadata) + 96*len(r.Concepts)
+	size := 512 + len(r.Metadata) + 96*len(r.Concepts) + 80*len(r.Colors)
 	for _, rg := range r.Regions {
-		size += 192 + 96*len(rg.Concepts)
+		size += 192 + 96*len(rg.Concepts) + 48*(len(rg.Polygon)+len(rg.Keypoints))
 		if rg.Mask != nil {
 			size += len(rg.Mask.PNG) * 4 / 3
 		}
+	}
+	for _, e := range r.Embeddings {
+		size += 32 + 12*len(e.Vector)
 	}
 	return appendResult(make([]byte, 0, size), &r), nil
 }

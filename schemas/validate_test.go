@@ -88,11 +88,12 @@ func TestKnownDisagreements(t *testing.T) {
 
 func TestExamplesValidate(t *testing.T) {
 	validators := map[string]func([]byte) error{
-		"event-url.json":    ValidateEvent,
-		"event-base64.json": ValidateEvent,
-		"event-object.json": ValidateEvent,
-		"result.json":       ValidateResult,
-		"deadletter.json":   ValidateDeadLetter,
+		"event-url.json":          ValidateEvent,
+		"event-base64.json":       ValidateEvent,
+		"event-object.json":       ValidateEvent,
+		"result.json":             ValidateResult,
+		"result-every-field.json": ValidateResult,
+		"deadletter.json":         ValidateDeadLetter,
 	}
 	files, err := filepath.Glob(filepath.Join("examples", "*.json"))
 	require.NoError(t, err)
@@ -107,6 +108,14 @@ func TestExamplesValidate(t *testing.T) {
 			if strings.HasPrefix(filepath.Base(f), "event-") {
 				_, err := DecodeEvent(data)
 				require.NoError(t, err)
+			}
+			if strings.HasPrefix(filepath.Base(f), "result") {
+				// Every field of the example is a field of Result.
+				var r Result
+				require.NoError(t, json.Unmarshal(data, &r))
+				again, err := r.MarshalJSON()
+				require.NoError(t, err)
+				require.Equal(t, decodeAny(t, data), decodeAny(t, again))
 			}
 		})
 	}
@@ -137,6 +146,25 @@ func fullResult() Result {
 	}
 }
 
+// everyFieldResult has every result field, including those only some
+// models fill.
+func everyFieldResult() Result {
+	r := fullResult()
+	r.Output = &OutputInfo{ID: "out-1", CreatedAt: testTime.Add(-time.Second)}
+	r.Embeddings = []Embedding{{Vector: []float32{0.25, -1.5, 3}, NumDimensions: 3}}
+	r.Colors = []Color{
+		{RawHex: "#f0ead6", W3C: &W3CColor{Hex: "#f5f5dc", Name: "Beige"}, Value: 0.6},
+		{RawHex: "#1d2f4e", Value: 0.4},
+	}
+	r.Image = &ImageInfo{Width: 768, Height: 1024, Orientation: 6, Original: &Size{Width: 3024, Height: 4032}}
+	r.Cached = true
+	r.Regions[0].Polygon = []Point{{Row: 0.1, Col: 0.2}, {Row: 0.8, Col: 0.2}, {Row: 0.8, Col: 1}}
+	r.Regions[0].TrackID = "track-7"
+	r.Regions[1].Point = &Point{Row: 0.5, Col: 0.5}
+	r.Regions[1].Keypoints = []Point{{Row: 0.2, Col: 0.3, Z: 0.1, Visibility: "visible"}, {Row: 0, Col: 0, Visibility: "not_present"}}
+	return r
+}
+
 func fullDeadLetter() DeadLetter {
 	return DeadLetter{
 		SchemaVersion: Version,
@@ -154,7 +182,8 @@ func TestResultMarshalsToSchema(t *testing.T) {
 		name   string
 		result func() Result
 	}{
-		{"every field", fullResult},
+		{"every field", everyFieldResult},
+		{"classic fields", fullResult},
 		{"zero values and nil slices", func() Result {
 			return Result{EventID: "e1", Model: Model{ID: "m", UserID: "u", AppID: "a"}, Source: testSrc, PredictedAt: testTime}
 		}},
@@ -185,6 +214,8 @@ func TestDeadLetterMarshalsToSchema(t *testing.T) {
 		wantOriginal string // as written in JSON; "-" for absent
 	}{
 		{"every field", fullDeadLetter(), base64.StdEncoding.EncodeToString(fullDeadLetter().Original)},
+		{"one of several models", func() DeadLetter { d := fullDeadLetter(); d.Model = &testModel; return d }(),
+			base64.StdEncoding.EncodeToString(fullDeadLetter().Original)},
 		{"original stored aside", stored, "-"},
 		{"empty message", DeadLetter{Error: ErrorInfo{Reason: ReasonInvalidJSON}, Source: testSrc, FailedAt: testTime}, ""},
 	}
@@ -243,6 +274,18 @@ func TestSchemasRejectBrokenDocuments(t *testing.T) {
 			region(m, 0)["mask"] = map[string]any{"png": "R0lGODlhAQABAAAAACw="}
 		})},
 		{"result with bad time", ValidateResult, mutate(fullResult(), func(m map[string]any) { m["predicted_at"] = "yesterday" })},
+		{"embedding without vector", ValidateResult, mutate(everyFieldResult(), func(m map[string]any) {
+			delete(m["embeddings"].([]any)[0].(map[string]any), "vector")
+		})},
+		{"colour share above 1", ValidateResult, mutate(everyFieldResult(), func(m map[string]any) {
+			m["colors"].([]any)[0].(map[string]any)["value"] = 1.5
+		})},
+		{"keypoint visibility unknown", ValidateResult, mutate(everyFieldResult(), func(m map[string]any) {
+			region(m, 1)["keypoints"].([]any)[0].(map[string]any)["visibility"] = "VISIBLE"
+		})},
+		{"image without height", ValidateResult, mutate(everyFieldResult(), func(m map[string]any) {
+			delete(m["image"].(map[string]any), "height")
+		})},
 		{"dead letter without reason", ValidateDeadLetter, mutate(fullDeadLetter(), func(m map[string]any) {
 			delete(m["error"].(map[string]any), "reason")
 		})},
