@@ -1,8 +1,8 @@
 package consumer
 
 import (
+	"cmp"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,9 +64,12 @@ func (it *item) prepare(def predictor.Model, defKey string) {
 	var oc predictor.OutputConfig
 	if ev.OutputConfig != nil {
 		oc = predictor.OutputConfig{
-			MaxConcepts:    ev.OutputConfig.MaxConcepts,
-			MinValue:       ev.OutputConfig.MinValue,
-			SelectConcepts: slices.Clone(ev.OutputConfig.SelectConcepts),
+			MaxConcepts: ev.OutputConfig.MaxConcepts,
+			MinValue:    ev.OutputConfig.MinValue,
+		}
+		// The predictor selects by id only so far: a name is passed as one.
+		for _, c := range ev.OutputConfig.SelectConcepts {
+			oc.SelectConcepts = append(oc.SelectConcepts, cmp.Or(c.ID, c.Name))
 		}
 	}
 	it.group = predictor.Request{Model: m, OutputConfig: oc}

@@ -9,18 +9,40 @@ import (
 // and the highest one accepted in events.
 const Version = 1
 
-// MaxImageBytes is the largest image accepted (Clarifai's per-image limit).
-const MaxImageBytes = 20 << 20
-
-// Event asks for a prediction of one image. Upload services publish it
-// on the input stream.
+// Event asks for predictions of one image by one model (Model and
+// OutputConfig) or by several (Models). Upload services publish it on
+// the input stream.
 type Event struct {
 	SchemaVersion int             `json:"schema_version,omitempty"`
 	ID            string          `json:"id"`
 	Image         Image           `json:"image"`
 	Model         *Model          `json:"model,omitempty"`
+	Models        []ModelSpec     `json:"models,omitempty"`
 	OutputConfig  *OutputConfig   `json:"output_config,omitempty"`
 	Metadata      json.RawMessage `json:"metadata,omitempty"`
+}
+
+// ModelSpec is one model an event asks for, with its own output config.
+type ModelSpec struct {
+	ID           string        `json:"id,omitempty"`
+	VersionID    string        `json:"version_id,omitempty"`
+	UserID       string        `json:"user_id,omitempty"`
+	AppID        string        `json:"app_id,omitempty"`
+	OutputConfig *OutputConfig `json:"output_config,omitempty"`
+}
+
+// Asks returns the models the event asks for, in order: Models, or else
+// one spec made of Model (zero fields when nil, meaning the worker's
+// default model) and OutputConfig.
+func (e *Event) Asks() []ModelSpec {
+	if len(e.Models) > 0 {
+		return e.Models
+	}
+	s := ModelSpec{OutputConfig: e.OutputConfig}
+	if m := e.Model; m != nil {
+		s.ID, s.VersionID, s.UserID, s.AppID = m.ID, m.VersionID, m.UserID, m.AppID
+	}
+	return []ModelSpec{s}
 }
 
 // Image holds exactly one of URL, Base64 and Object.
@@ -51,9 +73,16 @@ type Model struct {
 
 // OutputConfig overrides the model's output settings for one event.
 type OutputConfig struct {
-	MaxConcepts    uint32   `json:"max_concepts,omitempty"`
-	MinValue       float32  `json:"min_value,omitempty"`
-	SelectConcepts []string `json:"select_concepts,omitempty"`
+	MaxConcepts    uint32       `json:"max_concepts,omitempty"`
+	MinValue       float32      `json:"min_value,omitempty"`
+	SelectConcepts []ConceptRef `json:"select_concepts,omitempty"`
+}
+
+// ConceptRef selects a concept by exactly one of its id and its name. In
+// JSON it is a string (an id) or an object {"id": ...} or {"name": ...}.
+type ConceptRef struct {
+	ID   string
+	Name string
 }
 
 // Result is the prediction for one event, published on the results subject.
