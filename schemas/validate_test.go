@@ -117,6 +117,7 @@ func TestExamplesValidate(t *testing.T) {
 		"event-url.json":          ValidateEvent,
 		"event-base64.json":       ValidateEvent,
 		"event-object.json":       ValidateEvent,
+		"event-models.json":       ValidateEvent,
 		"result.json":             ValidateResult,
 		"result-every-field.json": ValidateResult,
 		"deadletter.json":         ValidateDeadLetter,
