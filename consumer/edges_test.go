@@ -283,14 +283,14 @@ func TestGroupKeysNeverCollide(t *testing.T) {
 	}}
 	startWorker(t, js, pred, testConfig())
 	publishAll(t, js, [][]byte{
-		event("joined", map[string]any{"output_config": map[string]any{"select_concepts": []string{"cat\u0001dog"}}}),
-		event("split", map[string]any{"output_config": map[string]any{"select_concepts": []string{"cat", "dog"}}}),
+		event("joined", map[string]any{"output_config": map[string]any{"select_concepts": []string{"1:a"}}}),
+		event("split", map[string]any{"output_config": map[string]any{"select_concepts": []string{"a"}}}),
 	})
 	waitOutputs(t, js, 2, 10*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
-	require.Equal(t, []string{"cat\u0001dog"}, asked["https://example.com/joined.jpg"])
-	require.Equal(t, []string{"cat", "dog"}, asked["https://example.com/split.jpg"])
+	require.Equal(t, []string{"1:a"}, asked["https://example.com/joined.jpg"])
+	require.Equal(t, []string{"a"}, asked["https://example.com/split.jpg"])
 }
 
 // TestTakenTasksAreReleased: the batcher keeps no reference to tasks it

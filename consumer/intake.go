@@ -106,31 +106,28 @@ func (c *Consumer) forward(ctx context.Context, tasks []*task, out chan<- *task)
 }
 
 // tasks makes m's tasks: one per model its event asks, defaults filled.
+// Entries that come to the same model and output config once defaults
+// are filled make one task.
 func (c *Consumer) tasks(m *message) []*task {
 	ev := &m.event
-	if ev.Model == nil && ev.OutputConfig == nil {
+	if ev.Model == nil && ev.OutputConfig == nil && len(ev.Models) == 0 {
 		m.addTask(c.cfg.DefaultModel, predictor.OutputConfig{}, c.defaultKey)
 		return m.tasks
 	}
-	asked := c.cfg.DefaultModel
-	if ev.Model != nil {
-		asked = withDefaults(*ev.Model, c.cfg.DefaultModel)
-	}
-	var oc predictor.OutputConfig
-	if ev.OutputConfig != nil {
-		oc = predictor.OutputConfig{
-			MaxConcepts:    ev.OutputConfig.MaxConcepts,
-			MinValue:       ev.OutputConfig.MinValue,
-			SelectConcepts: slices.Clone(ev.OutputConfig.SelectConcepts),
+	for _, spec := range ev.Asks() {
+		asked := withDefaults(spec, c.cfg.DefaultModel)
+		oc := outputConfig(spec.OutputConfig)
+		key := groupKey(asked, oc)
+		if !slices.ContainsFunc(m.tasks, func(t *task) bool { return t.key == key }) {
+			m.addTask(asked, oc, key)
 		}
 	}
-	m.addTask(asked, oc, groupKey(asked, oc))
 	return m.tasks
 }
 
 // withDefaults fills what an event's model leaves empty. Another model
 // than the default does not inherit the default's version.
-func withDefaults(m schemas.Model, def predictor.Model) predictor.Model {
+func withDefaults(m schemas.ModelSpec, def predictor.Model) predictor.Model {
 	out := predictor.Model{
 		UserID:    cmp.Or(m.UserID, def.UserID),
 		AppID:     cmp.Or(m.AppID, def.AppID),
@@ -139,6 +136,17 @@ func withDefaults(m schemas.Model, def predictor.Model) predictor.Model {
 	}
 	if m.VersionID == "" && out.ID == def.ID {
 		out.VersionID = def.VersionID
+	}
+	return out
+}
+
+func outputConfig(oc *schemas.OutputConfig) predictor.OutputConfig {
+	if oc == nil {
+		return predictor.OutputConfig{}
+	}
+	out := predictor.OutputConfig{MaxConcepts: oc.MaxConcepts, MinValue: oc.MinValue}
+	for _, c := range oc.SelectConcepts {
+		out.SelectConcepts = append(out.SelectConcepts, cmp.Or(c.ID, c.Name))
 	}
 	return out
 }

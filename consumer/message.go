@@ -181,9 +181,16 @@ func concepts(cs []predictor.Concept) []schemas.Concept {
 	return out
 }
 
-// deadLetter describes why the task will never get a result.
+// deadLetter describes why the task will never get a result. For an
+// event that asks several models it names the model.
 func (t *task) deadLetter(f fate, now time.Time) *schemas.DeadLetter {
+	var model *schemas.Model
+	if len(t.m.event.Models) > 1 {
+		m := schemaModel(t.asked)
+		model = &m
+	}
 	return &schemas.DeadLetter{
+		Model:         model,
 		SchemaVersion: schemas.Version,
 		EventID:       t.m.event.ID,
 		Error:         schemas.ErrorInfo{Reason: f.reason, Code: f.code, Description: f.description},

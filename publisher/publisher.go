@@ -167,9 +167,13 @@ func resultMsgID(eventID string, m schemas.Model) string {
 }
 
 // deadLetterMsgID is the Nats-Msg-Id of the dead letter for an input
-// message.
+// message (and, for an event that asks several models, the model).
 func deadLetterMsgID(d *schemas.DeadLetter) string {
-	return fmt.Sprintf("d-%s-%d", d.Source.Stream, d.Source.Sequence)
+	id := fmt.Sprintf("d-%s-%d", d.Source.Stream, d.Source.Sequence)
+	if m := d.Model; m != nil {
+		id += "-" + resultMsgID("", *m)[2:18]
+	}
+	return id
 }
 
 // TooLargeError says a result cannot be stored even with every mask moved

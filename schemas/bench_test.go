@@ -50,3 +50,21 @@ func BenchmarkEncodeResult(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEncodeResultEmbedding encodes the result of an embedding
+// model: one vector of 1024 numbers, as the publisher does.
+func BenchmarkEncodeResultEmbedding(b *testing.B) {
+	r := fullResult()
+	r.Concepts, r.Regions = nil, nil
+	vec := make([]float32, 1024)
+	for i := range vec {
+		vec[i] = float32(i%97)/97 - 0.5
+	}
+	r.Embeddings = []Embedding{{Vector: vec, NumDimensions: uint32(len(vec))}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.MarshalJSON(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

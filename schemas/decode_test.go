@@ -46,6 +46,16 @@ func TestDecodeEventRejects(t *testing.T) {
 		{"negative max_concepts", ReasonInvalidOutputConfig, "e1", []byte(`{"id":"e1","image":{"url":"http://x.example/a"},"output_config":{"max_concepts":-3}}`)},
 		{"metadata array", ReasonInvalidMetadata, "e1", []byte(`{"id":"e1","image":{"url":"http://x.example/a"},"metadata":  [1]}`)},
 		{"schema_version 2", ReasonUnsupportedSchemaVersion, "e1", []byte(`{"schema_version":2,"id":"e1","image":{"url":"http://x.example/a"}}`)},
+		{"duplicate id", ReasonInvalidJSON, "", []byte(`{"id":"dup1","id":"dup2","image":{"url":"http://x.example/a"}}`)},
+		{"id not UTF-8", ReasonInvalidID, "", []byte("{\"id\":\"bad\xff\xfeutf\",\"image\":{\"url\":\"http://x.example/a\"}}")},
+		{"id with NUL and newline", ReasonInvalidID, "", []byte(`{"id":"a\u0000b\nc","image":{"url":"http://x.example/a"}}`)},
+		// A message that is not I-JSON names no id, however readable.
+		{"metadata not UTF-8", ReasonInvalidMetadata, "", []byte("{\"id\":\"e1\",\"image\":{\"url\":\"http://x.example/a\"},\"metadata\":{\"k\":\"\xff\"}}")},
+		{"wrong type, then a duplicate id", ReasonInvalidJSON, "", []byte(`{"id":"e1","image":{"url":5},"id":"e2"}`)},
+		{"model and models", ReasonInvalidModel, "e1", []byte(`{"id":"e1","image":{"url":"http://x.example/a"},"model":{},"models":[{}]}`)},
+		{"output_config beside models", ReasonInvalidOutputConfig, "e1", []byte(`{"id":"e1","image":{"url":"http://x.example/a"},"models":[{}],"output_config":{}}`)},
+		{"metadata too deep", ReasonInvalidMetadata, "e1", []byte(`{"id":"e1","image":{"url":"http://x.example/a"},"metadata":` +
+			strings.Repeat(`{"a":`, MaxMetadataDepth) + "{}" + strings.Repeat("}", MaxMetadataDepth) + "}")},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -78,9 +88,54 @@ func TestDecodeEventAccepts(t *testing.T) {
 		ID:            "e1",
 		Image:         Image{URL: "https://x.example/a.jpg"},
 		Model:         &Model{ID: "m", VersionID: "v", UserID: "u", AppID: "p"},
-		OutputConfig:  &OutputConfig{MaxConcepts: 5, MinValue: 0.25, SelectConcepts: []string{"c1"}},
+		OutputConfig:  &OutputConfig{MaxConcepts: 5, MinValue: 0.25, SelectConcepts: []ConceptRef{{ID: "c1"}}},
 		Metadata:      json.RawMessage(`{"tenant":"acme"}`),
 	}, ev)
+}
+
+func TestDecodeEventReadsModels(t *testing.T) {
+	ev, err := DecodeEvent([]byte(`{"id":"e1","image":{"url":"https://x.example/a.jpg"},
+		"models":[{"id":"tags"},{"id":"tags","output_config":{"select_concepts":["c1",{"name":"train"},{"id":"c3"}]}},
+			{"id":"embed","user_id":"u","app_id":"a","version_id":"v"}]}`))
+	require.NoError(t, err)
+	want := []ModelSpec{
+		{ID: "tags"},
+		{ID: "tags", OutputConfig: &OutputConfig{SelectConcepts: []ConceptRef{{ID: "c1"}, {Name: "train"}, {ID: "c3"}}}},
+		{ID: "embed", VersionID: "v", UserID: "u", AppID: "a"},
+	}
+	require.Equal(t, want, ev.Models)
+	require.Equal(t, want, ev.Asks())
+}
+
+func TestEventAsks(t *testing.T) {
+	oc := &OutputConfig{MaxConcepts: 3}
+	require.Equal(t, []ModelSpec{{}}, (&Event{}).Asks(), "the worker's default model")
+	require.Equal(t, []ModelSpec{{ID: "m", AppID: "a", OutputConfig: oc}},
+		(&Event{Model: &Model{ID: "m", AppID: "a"}, OutputConfig: oc}).Asks())
+	require.Equal(t, []ModelSpec{{OutputConfig: oc}}, (&Event{OutputConfig: oc}).Asks())
+}
+
+func TestConceptRefJSON(t *testing.T) {
+	for _, tt := range []struct {
+		ref  ConceptRef
+		json string
+	}{
+		{ConceptRef{ID: "ai_1"}, `"ai_1"`},
+		{ConceptRef{Name: "train"}, `{"name":"train"}`},
+	} {
+		b, err := json.Marshal(tt.ref)
+		require.NoError(t, err)
+		require.JSONEq(t, tt.json, string(b))
+		var back ConceptRef
+		require.NoError(t, json.Unmarshal(b, &back))
+		require.Equal(t, tt.ref, back)
+	}
+	var c ConceptRef
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"ai_1","name":null}`), &c))
+	require.Equal(t, ConceptRef{ID: "ai_1"}, c)
+	for _, bad := range []string{`{"id":"a","name":"b"}`, `{}`, `7`, `null`, `["a"]`} {
+		require.Error(t, json.Unmarshal([]byte(`[`+bad+`]`), &[]ConceptRef{}), bad)
+	}
 }
 
 func TestDecodeEventFillsImageBytes(t *testing.T) {

@@ -6,20 +6,29 @@
 //
 // # Decoding and validating
 //
-// DecodeEvent is the worker's hot path: encoding/json plus hand-written
-// checks that mirror the event schema, returning an *InvalidEventError
-// with a stable Reason for bad input. ValidateEvent, ValidateResult and
-// ValidateDeadLetter run the JSON Schema validator and are meant for tests
-// and tools. A shared corpus (testdata/events) holds the two to the same
-// verdicts, except in cases the schema cannot see:
+// DecodeEvent is the worker's hot path: one strict reading of the
+// message (github.com/go-json-experiment/json, the prototype of Go's
+// encoding/json/v2) plus hand-written checks that mirror the event
+// schema, returning an *InvalidEventError with a stable Reason for bad
+// input. ValidateEvent, ValidateResult and ValidateDeadLetter run the
+// JSON Schema validator and are meant for tests and tools. A shared
+// corpus (testdata/events) holds the two to the same verdicts, except in
+// cases the schema cannot see, which DecodeEvent alone refuses (the
+// corpus keeps them in beyond-schema/):
 //
-//   - encoding/json matches keys case-insensitively, so DecodeEvent
-//     reads "ID" as "id" where the schema sees a missing id and an
-//     unknown field, and it uses the last of duplicate keys. Producers
-//     must write the names exactly as the schema does.
+//   - the message must be I-JSON (RFC 7493): no object with two members
+//     of the same name, and no unpaired surrogate escape in a string.
+//     Parsers differ on which duplicate wins, so a producer and the
+//     worker could otherwise read different events from one message.
+//   - metadata is bounded in bytes and in depth.
+//   - models entries must differ once null, empty and absent fields are
+//     treated alike; the schema's uniqueItems sees only exact copies.
 //   - The schema bounds base64 by length (the padded length of
 //     MaxImageBytes bytes); an unpadded string of that length decodes to
 //     one byte more, which DecodeEvent refuses as image_too_large.
+//
+// Member names match exactly, as in the schema. The Max constants list
+// every bound and why it is there.
 //
 // In events, null means the same as an absent field, and fields the
 // schema does not name are ignored. Being lenient on unknown fields lets

@@ -31,7 +31,11 @@ func appendResult(b []byte, r *Result) []byte {
 		b = append(b, `,"req_id":`...)
 		b = appendString(b, r.Status.ReqID)
 	}
-	b = append(b, `},"concepts":`...)
+	b = append(b, '}')
+	if o := r.Output; o != nil {
+		b = appendOutput(b, o)
+	}
+	b = append(b, `,"concepts":`...)
 	b = appendConcepts(b, r.Concepts)
 	b = append(b, `,"regions":[`...)
 	for i := range r.Regions {
@@ -41,6 +45,18 @@ func appendResult(b []byte, r *Result) []byte {
 		b = appendRegion(b, &r.Regions[i])
 	}
 	b = append(b, ']')
+	if len(r.Embeddings) > 0 {
+		b = appendEmbeddings(b, r.Embeddings)
+	}
+	if len(r.Colors) > 0 {
+		b = appendColors(b, r.Colors)
+	}
+	if im := r.Image; im != nil {
+		b = appendImageInfo(b, im)
+	}
+	if r.Cached {
+		b = append(b, `,"cached":true`...)
+	}
 	if len(r.Metadata) > 0 {
 		b = append(b, `,"metadata":`...)
 		b = append(b, r.Metadata...) // checked JSON, from DecodeEvent or json.Unmarshal
@@ -148,10 +164,136 @@ func appendRegion(b []byte, r *Region) []byte {
 		}
 		b = append(b, '}')
 	}
+	if len(r.Polygon) > 0 {
+		b = sep(b)
+		b = append(b, `"polygon":`...)
+		b = appendPoints(b, r.Polygon)
+	}
+	if p := r.Point; p != nil {
+		b = sep(b)
+		b = append(b, `"point":`...)
+		b = appendPoint(b, p)
+	}
+	if len(r.Keypoints) > 0 {
+		b = sep(b)
+		b = append(b, `"keypoints":`...)
+		b = appendPoints(b, r.Keypoints)
+	}
+	if r.TrackID != "" {
+		b = sep(b)
+		b = append(b, `"track_id":`...)
+		b = appendString(b, r.TrackID)
+	}
 	if len(r.Concepts) > 0 {
 		b = sep(b)
 		b = append(b, `"concepts":`...)
 		b = appendConcepts(b, r.Concepts)
+	}
+	return append(b, '}')
+}
+
+func appendPoints(b []byte, ps []Point) []byte {
+	b = append(b, '[')
+	for i := range ps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendPoint(b, &ps[i])
+	}
+	return append(b, ']')
+}
+
+func appendPoint(b []byte, p *Point) []byte {
+	b = append(b, `{"row":`...)
+	b = appendFloat32(b, p.Row)
+	b = append(b, `,"col":`...)
+	b = appendFloat32(b, p.Col)
+	if p.Z != 0 {
+		b = append(b, `,"z":`...)
+		b = appendFloat32(b, p.Z)
+	}
+	if p.Visibility != "" {
+		b = append(b, `,"visibility":`...)
+		b = appendString(b, p.Visibility)
+	}
+	return append(b, '}')
+}
+
+func appendOutput(b []byte, o *OutputInfo) []byte {
+	b = append(b, `,"output":{`...)
+	if o.ID != "" {
+		b = append(b, `"id":`...)
+		b = appendString(b, o.ID)
+	}
+	if !o.CreatedAt.IsZero() {
+		if o.ID != "" {
+			b = append(b, ',')
+		}
+		b = append(b, `"created_at":"`...)
+		b = o.CreatedAt.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+func appendEmbeddings(b []byte, es []Embedding) []byte {
+	b = append(b, `,"embeddings":[`...)
+	for i := range es {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"vector":[`...)
+		for j, f := range es[i].Vector {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendFloat32(b, f)
+		}
+		b = append(b, `],"num_dimensions":`...)
+		b = strconv.AppendUint(b, uint64(es[i].NumDimensions), 10)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendColors(b []byte, cs []Color) []byte {
+	b = append(b, `,"colors":[`...)
+	for i := range cs {
+		c := &cs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"raw_hex":`...)
+		b = appendString(b, c.RawHex)
+		if w := c.W3C; w != nil {
+			b = append(b, `,"w3c":{"hex":`...)
+			b = appendString(b, w.Hex)
+			b = append(b, `,"name":`...)
+			b = appendString(b, w.Name)
+			b = append(b, '}')
+		}
+		b = append(b, `,"value":`...)
+		b = appendFloat32(b, c.Value)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendImageInfo(b []byte, im *ImageInfo) []byte {
+	b = append(b, `,"image":{"width":`...)
+	b = strconv.AppendInt(b, int64(im.Width), 10)
+	b = append(b, `,"height":`...)
+	b = strconv.AppendInt(b, int64(im.Height), 10)
+	if im.Orientation != 0 {
+		b = append(b, `,"orientation":`...)
+		b = strconv.AppendInt(b, int64(im.Orientation), 10)
+	}
+	if o := im.Original; o != nil {
+		b = append(b, `,"original":{"width":`...)
+		b = strconv.AppendInt(b, int64(o.Width), 10)
+		b = append(b, `,"height":`...)
+		b = strconv.AppendInt(b, int64(o.Height), 10)
+		b = append(b, '}')
 	}
 	return append(b, '}')
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,6 +22,12 @@ func stdJSON(t *testing.T, r Result) []byte {
 	}
 	if r.SchemaVersion == 0 {
 		r.SchemaVersion = Version
+	}
+	r.Embeddings = slices.Clone(r.Embeddings)
+	for i := range r.Embeddings {
+		if r.Embeddings[i].Vector == nil {
+			r.Embeddings[i].Vector = []float32{}
+		}
 	}
 	b, err := json.Marshal(plain(r))
 	require.NoError(t, err)
@@ -44,6 +51,13 @@ func TestAppendResultMatchesEncodingJSON(t *testing.T) {
 		}
 		return rnd.Float32()
 	}
+	points := func() []Point {
+		var ps []Point
+		for range rnd.IntN(3) {
+			ps = append(ps, Point{Row: pickF(), Col: pickF(), Z: pickF(), Visibility: pick(odd)})
+		}
+		return ps
+	}
 	for i := range 300 {
 		r := Result{
 			SchemaVersion: rnd.IntN(2),
@@ -56,6 +70,33 @@ func TestAppendResultMatchesEncodingJSON(t *testing.T) {
 		if i%3 == 0 {
 			r.Metadata = json.RawMessage(`{"k":[1,"two",{"3":null}]}`)
 		}
+		switch rnd.IntN(3) {
+		case 0:
+			r.Output = &OutputInfo{ID: pick(odd)}
+		case 1:
+			r.Output = &OutputInfo{ID: pick(odd), CreatedAt: time.Unix(rnd.Int64N(2e9), rnd.Int64N(1e9)).UTC()}
+		}
+		for range rnd.IntN(3) {
+			e := Embedding{NumDimensions: rnd.Uint32()}
+			for range rnd.IntN(5) {
+				e.Vector = append(e.Vector, pickF())
+			}
+			r.Embeddings = append(r.Embeddings, e)
+		}
+		for range rnd.IntN(3) {
+			c := Color{RawHex: pick(odd), Value: pickF()}
+			if rnd.IntN(2) == 0 {
+				c.W3C = &W3CColor{Hex: pick(odd), Name: pick(odd)}
+			}
+			r.Colors = append(r.Colors, c)
+		}
+		if rnd.IntN(2) == 0 {
+			r.Image = &ImageInfo{Width: rnd.IntN(5000), Height: rnd.IntN(5000), Orientation: rnd.IntN(9)}
+			if rnd.IntN(2) == 0 {
+				r.Image.Original = &Size{Width: rnd.IntN(9000), Height: rnd.IntN(9000)}
+			}
+		}
+		r.Cached = rnd.IntN(2) == 0
 		for range rnd.IntN(4) {
 			r.Concepts = append(r.Concepts, Concept{ID: pick(odd), Name: pick(odd), Value: pickF()})
 		}
@@ -75,6 +116,11 @@ func TestAppendResultMatchesEncodingJSON(t *testing.T) {
 			for range rnd.IntN(2) {
 				rg.Concepts = append(rg.Concepts, Concept{ID: pick(odd), Value: pickF()})
 			}
+			rg.Polygon, rg.Keypoints = points(), points()
+			if rnd.IntN(2) == 0 {
+				rg.Point = &Point{Row: pickF(), Col: pickF()}
+			}
+			rg.TrackID = pick(odd)
 			r.Regions = append(r.Regions, rg)
 		}
 		got, err := r.MarshalJSON()

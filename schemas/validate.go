@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -83,6 +84,11 @@ func validate(data []byte, what string) error {
 	schemas, err := compiledSchemas()
 	if err != nil {
 		return fmt.Errorf("%s schema: %w", what, err)
+	}
+	// JSON text is UTF-8 (RFC 8259, section 8.1); the parser below would
+	// quietly replace what is not.
+	if !utf8.Valid(data) {
+		return fmt.Errorf("%s is not JSON: not UTF-8", what)
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
