@@ -36,6 +36,7 @@ type config struct {
 	Embedded  embedded.Config
 
 	HTTPAddr    string
+	PprofAddr   string
 	UseEmbedded bool
 	LogLevel    string
 	LogFormat   string
@@ -98,6 +99,7 @@ func workerSettings(cfg *config) settings {
 		{"WORKER_MAX_ACK_PENDING", "consumer MaxAckPending over all replicas", integer(&c.MaxAckPending)},
 		{"WORKER_SHUTDOWN_TIMEOUT", "time to finish calls and publishes under way on shutdown", duration(&c.ShutdownWait)},
 		{"WORKER_HTTP_ADDR", "address of /metrics, /healthz and /readyz (empty = off)", str(&cfg.HTTPAddr)},
+		{"WORKER_PPROF_ADDR", "address of /debug/pprof/ (empty = off; never the WORKER_HTTP_ADDR port)", str(&cfg.PprofAddr)},
 		{"WORKER_EMBEDDED", "start an in-process JetStream server", boolean(&cfg.UseEmbedded)},
 		{"WORKER_EMBEDDED_LISTEN", "client address of the embedded server", str(&cfg.Embedded.Listen)},
 		{"WORKER_DATA_DIR", "storage of the embedded server", str(&cfg.Embedded.DataDir)},
@@ -153,6 +155,8 @@ func (cfg *config) validate() error {
 		return fmt.Errorf("invalid LOG_LEVEL %q: must be debug, info, warn or error", cfg.LogLevel)
 	case cfg.LogFormat != "json" && cfg.LogFormat != "console":
 		return fmt.Errorf("invalid LOG_FORMAT %q: must be json or console", cfg.LogFormat)
+	case cfg.PprofAddr != "" && cfg.PprofAddr == cfg.HTTPAddr:
+		return fmt.Errorf("invalid WORKER_PPROF_ADDR %q: profiles must not be served on the metrics address", cfg.PprofAddr)
 	}
 	for _, out := range []struct{ env, subject string }{
 		{"WORKER_RESULTS_SUBJECT", strings.ReplaceAll(cfg.Publisher.ResultsSubject, publisher.ModelToken, "*")},

@@ -277,3 +277,30 @@ func TestConfigurationThatCannotWorkExits(t *testing.T) {
 	require.Contains(t, stderr.String(), "WORKER_RESULTS_SUBJECT")
 	require.Contains(t, stderr.String(), "WORKER_CREATE_STREAMS is false")
 }
+
+// TestProfilesOnlyOnTheirOwnAddress: WORKER_PPROF_ADDR serves pprof; the
+// metrics address never does, and the two may not be the same.
+func TestProfilesOnlyOnTheirOwnAddress(t *testing.T) {
+	srv := natstest.Start(t)
+	httpAddr, pprofAddr := freeAddr(t), freeAddr(t)
+	vars := env(map[string]string{"NATS_URL": srv.ClientURL(), "WORKER_PREDICTOR": "local",
+		"WORKER_HTTP_ADDR": httpAddr, "WORKER_PPROF_ADDR": pprofAddr})
+	done := make(chan int, 1)
+	go func() { done <- run(nil, io.Discard, io.Discard, vars) }()
+	get := func(url string) int {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Eventually(t, func() bool { return get("http://"+pprofAddr+"/debug/pprof/cmdline") == http.StatusOK },
+		10*time.Second, 20*time.Millisecond)
+	require.Equal(t, http.StatusNotFound, get("http://"+httpAddr+"/debug/pprof/cmdline"))
+	require.NoError(t, syscall.Kill(syscall.Getpid(), syscall.SIGTERM))
+	require.Equal(t, 0, <-done)
+
+	_, err := loadConfig("worker", nil, env(map[string]string{"WORKER_PREDICTOR": "local", "WORKER_PPROF_ADDR": ":9090"}), io.Discard)
+	require.ErrorContains(t, err, "WORKER_PPROF_ADDR")
+}

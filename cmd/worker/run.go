@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -65,6 +66,11 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 		return err
 	}
 	defer stopHTTP()
+	stopPprof, err := servePprof(cfg.PprofAddr, log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	if err := pub.Setup(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -148,9 +154,6 @@ func drain(nc *nats.Conn, log zerolog.Logger) {
 // serveHTTP serves /metrics, /healthz (alive) and /readyz (connected and
 // bound) until the returned stop is called.
 func serveHTTP(addr string, reg *prometheus.Registry, ready func() bool, log zerolog.Logger) (func(), error) {
-	if addr == "" {
-		return func() {}, nil
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -161,17 +164,38 @@ func serveHTTP(addr string, reg *prometheus.Registry, ready func() bool, log zer
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	return serve("WORKER_HTTP_ADDR", addr, mux, "/metrics, /healthz, /readyz", log)
+}
+
+// servePprof serves net/http/pprof on its own address, never on the
+// metrics port: profiles show code paths and are for operators only.
+func servePprof(addr string, log zerolog.Logger) (func(), error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return serve("WORKER_PPROF_ADDR", addr, mux, "/debug/pprof/", log)
+}
+
+// serve runs h on addr until the returned stop is called; an empty addr
+// serves nothing.
+func serve(setting, addr string, h http.Handler, what string, log zerolog.Logger) (func(), error) {
+	if addr == "" {
+		return func() {}, nil
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("WORKER_HTTP_ADDR %s: %w", addr, err)
+		return nil, fmt.Errorf("%s %s: %w", setting, addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error().Err(err).Msg("http server")
+			log.Error().Err(err).Str("addr", addr).Msg("http server")
 		}
 	}()
-	log.Info().Str("addr", ln.Addr().String()).Msg("serving /metrics, /healthz, /readyz")
+	log.Info().Str("addr", ln.Addr().String()).Msgf("serving %s", what)
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
