@@ -41,6 +41,10 @@ type Config struct {
 	// ProgressEvery is the interval of progress lines when the output
 	// is not a terminal.
 	ProgressEvery time.Duration
+	// Raw publishes the lines of .jsonl files as they are, even those the
+	// worker will reject (to test its dead letters); by default such a
+	// line is refused with the reason the worker would give.
+	Raw bool
 }
 
 func (c *Config) setDefaults() {

@@ -104,7 +104,7 @@ func TestEmitDirectoryAndURL(t *testing.T) {
 		require.Equal(t, "images.upload", m.Subject())
 		ev, err := schemas.DecodeEvent(m.Data())
 		require.NoError(t, err)
-		require.Equal(t, ev.ID, m.Headers().Get(jetstream.MsgIDHeader))
+		require.Equal(t, emit.MsgID(ev.ID), m.Headers().Get(jetstream.MsgIDHeader))
 		require.Equal(t, "local-color", ev.Model.ID)
 		byID[ev.ID] = ev
 	}
@@ -155,7 +155,7 @@ func TestEmitJSONL(t *testing.T) {
 	require.Len(t, msgs, 2)
 	require.Equal(t, good1, string(msgs[0].Data()))
 	require.Equal(t, good2, string(msgs[1].Data()))
-	require.Equal(t, "a2", msgs[1].Headers().Get(jetstream.MsgIDHeader))
+	require.Equal(t, emit.MsgID("a2"), msgs[1].Headers().Get(jetstream.MsgIDHeader))
 }
 
 func TestEmitRefusesEarly(t *testing.T) {
@@ -246,4 +246,27 @@ func TestValidate(t *testing.T) {
 			require.ErrorContains(t, err, tt.wantErr)
 		})
 	}
+}
+
+// TestEmitRawPublishesWhatTheWorkerWillReject: --raw is for testing dead
+// letters; without it the same lines are refused with the reason.
+func TestEmitRawPublishesWhatTheWorkerWillReject(t *testing.T) {
+	js := newJetStream(t, true)
+	hostile := []string{"{\"id\":\"bad\\u0000id\",\"image\":{\"url\":\"https://example.com/a.png\"}}", `{"id":"dup1","id":"dup2","image":{"url":"https://example.com/a.png"}}`}
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(hostile, "\n")+"\n"), 0o600))
+
+	var out bytes.Buffer
+	st, err := emit.Run(t.Context(), js, emit.Config{}, []string{path}, &out)
+	require.ErrorIs(t, err, emit.ErrIncomplete)
+	require.Equal(t, 2, st.Failed)
+	require.Contains(t, out.String(), "invalid_id")
+	require.Contains(t, out.String(), "invalid_json")
+
+	st, err = emit.Run(t.Context(), js, emit.Config{Raw: true}, []string{path}, &out)
+	require.NoError(t, err)
+	require.Equal(t, 2, st.Acked)
+	msgs := streamEvents(t, js)
+	require.Len(t, msgs, 2)
+	require.Equal(t, hostile[0], string(msgs[0].Data()))
 }

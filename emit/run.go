@@ -3,6 +3,8 @@ package emit
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -171,11 +173,16 @@ func (e *emitter) send(ctx context.Context, src string, ev schemas.Event, future
 	return e.publish(ctx, ev.ID, payload, futures)
 }
 
-// emitJSONL publishes each line as it is, after the worker's decode check.
+// emitJSONL publishes each line as it is, after the worker's decode check
+// unless Raw.
 func (e *emitter) emitJSONL(ctx context.Context, path string, futures chan<- pending) error {
 	return eachLine(path, func(no int, line []byte) error {
 		ev, err := schemas.DecodeEvent(line)
-		if err != nil {
+		switch {
+		case err == nil:
+		case e.cfg.Raw:
+			ev.ID = string(line) // no trustworthy id: the line stands for itself
+		default:
 			e.failf("%s:%d: %v", path, no, err)
 			return nil
 		}
@@ -183,11 +190,18 @@ func (e *emitter) emitJSONL(ctx context.Context, path string, futures chan<- pen
 	})
 }
 
+// MsgID is the Nats-Msg-Id emit gives an event: a hash of its id, since
+// an id may hold characters no header value should.
+func MsgID(eventID string) string {
+	sum := sha256.Sum256([]byte(eventID))
+	return "e-" + hex.EncodeToString(sum[:16])
+}
+
 // publish sends one event and hands its future to the collector; the
 // channel's capacity is the window of unacknowledged publishes.
 func (e *emitter) publish(ctx context.Context, id string, payload []byte, futures chan<- pending) error {
 	msg := &nats.Msg{Subject: e.cfg.Subject, Data: payload, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, id)
+	msg.Header.Set(jetstream.MsgIDHeader, MsgID(id))
 	f, err := e.js.PublishMsgAsync(msg)
 	if err != nil {
 		e.failf("%s: publish: %v", id, err)

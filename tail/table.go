@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/imgpredict/worker/schemas"
 )
@@ -35,9 +37,10 @@ func resultRow(r schemas.Result) row {
 	if detail == "" {
 		detail = r.Status.Description
 	}
+	detail = printable(detail)
 	return row{
 		kind:    kindResult,
-		eventID: orDash(r.EventID),
+		eventID: orDash(printable(r.EventID)),
 		code:    strconv.FormatUint(uint64(r.Status.Code), 10),
 		regions: strconv.Itoa(len(r.Regions)),
 		detail:  detail,
@@ -51,10 +54,10 @@ func deadLetterRow(d schemas.DeadLetter) row {
 	}
 	return row{
 		kind:    kindDead,
-		eventID: orDash(d.EventID),
+		eventID: orDash(printable(d.EventID)),
 		code:    code,
 		regions: "-",
-		detail:  d.Error.Reason + ": " + d.Error.Description,
+		detail:  printable(d.Error.Reason + ": " + d.Error.Description),
 	}
 }
 
@@ -89,6 +92,18 @@ func formatConcepts(cs []schemas.Concept) string {
 }
 
 func orDash(s string) string { return cmp.Or(s, "-") }
+
+// printable quotes s, with escapes, when it holds anything that would
+// break a line of the table: control characters, line or paragraph
+// separators, invalid UTF-8.
+func printable(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || r == '\u2028' || r == '\u2029' || !unicode.IsPrint(r) && r != ' ' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
 
 // writeRow prints a row with fixed column widths: a follower cannot wait
 // for later rows to size its columns as FormatTable does.

@@ -194,3 +194,13 @@ func TestTailFollowsUntilCancelled(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 }
+
+// TestHostileIDsAreEscaped: an id with control characters cannot break
+// the table: it is quoted with escapes, on one line.
+func TestHostileIDsAreEscaped(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, tail.FormatTable(&out, []schemas.Result{{EventID: "a\x00b\nc"}}, []schemas.DeadLetter{{EventID: "d\u2028e", Error: schemas.ErrorInfo{Reason: "invalid_id", Description: "bad\rid"}}}))
+	require.Contains(t, out.String(), `"a\x00b\nc"`)
+	require.Contains(t, out.String(), `"d\u2028e"`)
+	require.Equal(t, 3, strings.Count(out.String(), "\n"), "header and two rows:\n%s", out.String())
+}

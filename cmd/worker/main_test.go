@@ -304,3 +304,21 @@ func TestProfilesOnlyOnTheirOwnAddress(t *testing.T) {
 	_, err := loadConfig("worker", nil, env(map[string]string{"WORKER_PREDICTOR": "local", "WORKER_PPROF_ADDR": ":9090"}), io.Discard)
 	require.ErrorContains(t, err, "WORKER_PPROF_ADDR")
 }
+
+// TestToolsPrintNoLogLinesToPeople: tail's table is the whole output; no
+// JSON log line (such as "disconnected" as it closes) follows it.
+func TestToolsPrintNoLogLinesToPeople(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	_, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "PREDICTIONS", Subjects: []string{"predictions.>"}})
+	require.NoError(t, err)
+	_, err = js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "DEADLETTERS", Subjects: []string{"deadletters.>"}})
+	require.NoError(t, err)
+	_, err = js.Publish(t.Context(), "predictions.m", []byte(`{"schema_version":1,"event_id":"e1","model":{"id":"m"},"status":{"code":10000,"description":"Ok"},"concepts":[],"regions":[],"source":{"stream":"IMAGES","sequence":1,"subject":"images.x","deliveries":1},"predicted_at":"2026-11-30T00:00:00Z"}`))
+	require.NoError(t, err)
+	var out, errOut bytes.Buffer
+	code := run([]string{"tail", "--all", "--count", "1"}, &out, &errOut, env(map[string]string{"NATS_URL": srv.ClientURL()}))
+	require.Equal(t, 0, code, errOut.String())
+	require.Contains(t, out.String(), "e1")
+	require.Empty(t, errOut.String())
+}

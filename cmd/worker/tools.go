@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -15,9 +16,27 @@ import (
 	"github.com/imgpredict/worker/tail"
 )
 
-// toolConn connects a tool (emit, tail) to NATS with the NATS_* settings.
-func toolConn(n natsConfig, stderr io.Writer) (jetstream.JetStream, func(), error) {
-	log := zerolog.New(stderr).Level(zerolog.WarnLevel)
+// toolFlags are the settings every tool (emit, tail) shares: how to reach
+// NATS, and how much to log.
+type toolFlags struct {
+	nats     natsConfig
+	logLevel string
+}
+
+func (tf *toolFlags) settings() settings {
+	tf.logLevel = "error"
+	return append(natsSettings(&tf.nats), setting{"LOG_LEVEL", "debug, info, warn or error; a tool logs errors only, as plain text, unless asked", str(&tf.logLevel)})
+}
+
+// toolConn connects a tool to NATS with the NATS_* settings. A tool's
+// output is for people: its log is plain text, errors only by default.
+func toolConn(tf toolFlags, stderr io.Writer) (jetstream.JetStream, func(), error) {
+	lvl, err := zerolog.ParseLevel(tf.logLevel)
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid LOG_LEVEL %q: %w", tf.logLevel, err)
+	}
+	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true, TimeFormat: time.TimeOnly}).Level(lvl).With().Timestamp().Logger()
+	n := tf.nats
 	nc, err := connect(n.URL, n, log)
 	if err != nil {
 		return nil, nil, err
@@ -31,7 +50,7 @@ func toolConn(n natsConfig, stderr io.Writer) (jetstream.JetStream, func(), erro
 }
 
 func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	var n natsConfig
+	var tf toolFlags
 	cfg := emit.Config{}
 	var model schemas.Model
 	fs := flag.NewFlagSet("worker emit", flag.ContinueOnError)
@@ -44,9 +63,10 @@ func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.StringVar(&cfg.Bucket, "bucket", emit.DefaultBucket, "Object Store bucket for large images")
 	fs.Int64Var(&cfg.InlineMax, "inline-max", emit.DefaultInlineMax, "largest image sent inline as base64, in bytes")
 	fs.StringVar(&cfg.IDPrefix, "id-prefix", "", "prefix of the generated event ids")
+	fs.BoolVar(&cfg.Raw, "raw", false, "publish .jsonl lines as they are, even those the worker will reject")
 	fs.StringVar(&model.ID, "model-id", "", "model id written into the events (default: the worker's)")
 	fs.StringVar(&model.VersionID, "model-version-id", "", "model version id written into the events")
-	if err := natsSettings(&n).load(fs, args, getenv, nil); err != nil {
+	if err := tf.settings().load(fs, args, getenv, nil); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -56,7 +76,7 @@ func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if model != (schemas.Model{}) {
 		cfg.Model = &model
 	}
-	js, closeConn, err := toolConn(n, stderr)
+	js, closeConn, err := toolConn(tf, stderr)
 	if err != nil {
 		return err
 	}
@@ -66,7 +86,7 @@ func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 }
 
 func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	var n natsConfig
+	var tf toolFlags
 	var cfg tail.Config
 	fs := flag.NewFlagSet("worker tail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -77,10 +97,10 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.BoolVar(&cfg.JSON, "json", false, "print each message as raw JSON, one per line")
 	fs.IntVar(&cfg.Count, "count", 0, "exit after this many messages (0 = follow until interrupted)")
 	fs.BoolVar(&cfg.All, "all", false, "replay the streams from the start")
-	if err := natsSettings(&n).load(fs, args, getenv, nil); err != nil {
+	if err := tf.settings().load(fs, args, getenv, nil); err != nil {
 		return err
 	}
-	js, closeConn, err := toolConn(n, stderr)
+	js, closeConn, err := toolConn(tf, stderr)
 	if err != nil {
 		return err
 	}
