@@ -100,6 +100,10 @@ const (
 	PermanentInput
 	// TransientInput: this one input failed for a passing reason.
 	TransientInput
+	// Account: the account cannot call now — bad or revoked PAT, missing
+	// scope, quota or billing — nothing about this input; hold everything
+	// and probe. It is not transient: retrying at once only spends calls.
+	Account
 )
 
 func (c Class) String() string {
@@ -112,6 +116,8 @@ func (c Class) String() string {
 		return "permanent_input"
 	case TransientInput:
 		return "transient_input"
+	case Account:
+		return "account"
 	}
 	return fmt.Sprintf("class(%d)", int(c))
 }
@@ -145,10 +151,18 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // IsTransient reports whether err may go away if the input is tried again
 // later. Context errors count as transient: the input was not judged.
+// Account failures are not: they pass only when someone fixes the account.
 func IsTransient(err error) bool {
 	var pe *Error
 	if errors.As(err, &pe) {
 		return pe.Class == Transient || pe.Class == TransientInput
 	}
 	return err != nil
+}
+
+// IsAccount reports whether err says the account cannot call at all, so
+// that the caller should hold its work and probe instead of failing it.
+func IsAccount(err error) bool {
+	var pe *Error
+	return errors.As(err, &pe) && pe.Class == Account
 }

@@ -279,6 +279,44 @@ func TestWholeCallFailures(t *testing.T) {
 	})
 }
 
+// TestAccountFailuresAreHeldNotRetried: what stops the whole account comes
+// back as predictor.Account for every input, after one call, with the
+// reason words dead letters have always used; a model the key may not use
+// stays a failure of that model's request.
+func TestAccountFailuresAreHeldNotRetried(t *testing.T) {
+	inBand := func(code sc.StatusCode) func(*clarifaitest.Server) {
+		return func(s *clarifaitest.Server) { s.FailCalls(10, code) }
+	}
+	for _, tc := range []struct {
+		name   string
+		fail   func(*clarifaitest.Server)
+		class  predictor.Class
+		reason string
+	}{
+		{"11007", inBand(sc.StatusCode_CONN_INSUFFICIENT_SCOPES), predictor.Account, clarifai.ReasonAuthFailed},
+		{"11008", inBand(sc.StatusCode_CONN_KEY_INVALID), predictor.Account, clarifai.ReasonAuthFailed},
+		{"11004", inBand(sc.StatusCode_CONN_EXCEED_MONTHLY_LIMIT), predictor.Account, clarifai.ReasonQuotaExceeded},
+		{"11006", inBand(sc.StatusCode_CONN_EXCEEDS_LIMITS), predictor.Account, clarifai.ReasonQuotaExceeded},
+		{"60006", inBand(sc.StatusCode_LICENSE_VOLUME_EXCEEDED), predictor.Account, clarifai.ReasonQuotaExceeded},
+		{"11000", inBand(sc.StatusCode_CONN_ACCOUNT_ISSUES), predictor.Account, clarifai.ReasonAccountIssue},
+		{"gRPC UNAUTHENTICATED", func(s *clarifaitest.Server) { s.FailCallsGRPC(10, codes.Unauthenticated) },
+			predictor.Account, clarifai.ReasonAuthFailed},
+		{"21201 per model", inBand(sc.StatusCode_MODEL_PERMISSION_DENIED), predictor.Permanent, clarifai.ReasonAuthFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, nil)
+			tc.fail(env.srv)
+			out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(3)})
+			for _, o := range out {
+				requireError(t, o, tc.class, tc.reason)
+				require.Equal(t, tc.class == predictor.Account, predictor.IsAccount(o.Err))
+				require.False(t, predictor.IsTransient(o.Err))
+			}
+			require.Equal(t, 1, env.srv.Calls(), "not retried")
+		})
+	}
+}
+
 func TestCancelStopsBackoffWaitPromptly(t *testing.T) {
 	env := newEnv(t, func(c *clarifai.ClientConfig) {
 		c.RetryInitial = 10 * time.Second
@@ -385,7 +423,7 @@ func TestPATNeverLogged(t *testing.T) {
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
 	var msgs []string
 	for _, o := range out {
-		requireError(t, o, predictor.Permanent, clarifai.ReasonAuthFailed)
+		requireError(t, o, predictor.Account, clarifai.ReasonAuthFailed)
 		msgs = append(msgs, o.Err.Error())
 	}
 	require.Equal(t, "Key "+testPAT, env.srv.Requests()[0].Authorization)

@@ -8,9 +8,11 @@
 //     one predictor.Outcome.
 //   - Every status code, in-band or gRPC, is classified by one table
 //     (classify.go) into success, transient or permanent for the whole
-//     call, or transient or permanent for one input, with a stable Reason.
+//     call, transient or permanent for one input, or Account (the account
+//     cannot call at all: key, scope, quota, billing), with a stable Reason.
 //   - Transient failures are retried with exponential backoff and jitter,
 //     a fresh backoff per operation, bounded by RetryMaxElapsed and ctx.
+//     Account failures are never retried: the caller holds and probes.
 //     Only the inputs that may still pass are resubmitted; a 30002 next to
 //     another input's own failure is retried alone before it is believed.
 //   - A Limiter (quota.Local by default) holds all calls under the
