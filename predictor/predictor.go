@@ -3,6 +3,7 @@ package predictor
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // MaxInputsPerCall is Clarifai's limit of inputs in one PostModelOutputs call.
@@ -62,21 +63,58 @@ type BoundingBox struct {
 	RightCol  float32
 }
 
+// The visibilities of a Point (Clarifai's Point.Visibility); a Point
+// whose model says nothing about it has "".
+const (
+	VisibilityVisible    = "visible"
+	VisibilityNotVisible = "not_visible" // there but occluded
+	VisibilityNotPresent = "not_present" // not in the image
+)
+
+// Point is a location normalised like BoundingBox: Row of the image's
+// height, Col of its width; Z is depth when the model gives one.
+type Point struct {
+	Row, Col, Z float32
+	Visibility  string
+}
+
 // Region is a detected or segmented part of the image.
 type Region struct {
-	ID       string
-	Value    float32
-	Box      *BoundingBox // nil when the model gave none
-	Mask     []byte       // encoded mask image (PNG), nil when none
-	Concepts []Concept
+	ID        string
+	Value     float32
+	Box       *BoundingBox // nil when the model gave none
+	Mask      []byte       // encoded mask image (PNG), nil when none
+	Polygon   []Point      // outline, vertices in order
+	Point     *Point       // a landmark, nil when none
+	Keypoints []Point      // ordered like the concept's keypoint names
+	TrackID   string       // ties regions across frames
+	Concepts  []Concept
+}
+
+// Embedding is a vector an embedding model computed for the input.
+type Embedding struct {
+	Vector        []float32
+	NumDimensions uint32
+}
+
+// Color is one colour a colour model found in the image.
+type Color struct {
+	RawHex  string // the colour found, "#rrggbb"
+	W3CHex  string // the nearest named W3C colour
+	W3CName string
+	Value   float32 // its share of the image
 }
 
 // Prediction is what the model said about one input.
 type Prediction struct {
-	Model    Model // the model and version that actually ran
-	Status   Status
-	Concepts []Concept
-	Regions  []Region
+	Model      Model // the model and version that actually ran
+	Status     Status
+	OutputID   string    // Clarifai's id of this output
+	CreatedAt  time.Time // when Clarifai made it; zero when not said
+	Concepts   []Concept
+	Regions    []Region
+	Embeddings []Embedding
+	Colors     []Color
 }
 
 // Outcome is the fate of one input: exactly one of Prediction and Err is set.

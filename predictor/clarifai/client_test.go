@@ -127,6 +127,59 @@ func TestPredictShuffledOutputsLandOnTheirInputs(t *testing.T) {
 	}
 }
 
+// TestEveryReturnedFieldArrives: embeddings, colours, polygons, points,
+// keypoints with their visibility, track ids and the output's id and time
+// all reach the Prediction.
+func TestEveryReturnedFieldArrives(t *testing.T) {
+	env := newEnv(t, nil)
+	at := time.Date(2026, 3, 1, 12, 30, 15, 250_000_000, time.UTC)
+	env.srv.SetOutputTime(at)
+	payload := clarifaitest.Embeddings(2, 8)
+	payload.Colors = clarifaitest.Colors(3).GetColors()
+	payload.Regions = append(clarifaitest.Polygons(1, 5).GetRegions(), clarifaitest.Keypoints(1, 4).GetRegions()...)
+	env.srv.SetPayload(testModel.ID, payload)
+
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(3)})
+
+	for k, o := range out {
+		require.NoError(t, o.Err)
+		p := o.Prediction
+		require.Equal(t, fmt.Sprintf("fake-1-out-%d", k), p.OutputID)
+		require.True(t, at.Equal(p.CreatedAt), "created_at %s", p.CreatedAt)
+
+		require.Len(t, p.Embeddings, 2)
+		require.Equal(t, uint32(8), p.Embeddings[1].NumDimensions)
+		require.Equal(t, []float32{1, 1.125, 1.25, 1.375, 1.5, 1.625, 1.75, 1.875}, p.Embeddings[1].Vector)
+
+		require.Equal(t, []predictor.Color{
+			{RawHex: "#f0ead6", W3CHex: "#faebd7", W3CName: "AntiqueWhite", Value: 0.5},
+			{RawHex: "#1a2b3c", W3CHex: "#2f4f4f", W3CName: "DarkSlateGray", Value: 0.25},
+			{RawHex: "#c0392b", W3CHex: "#b22222", W3CName: "FireBrick", Value: 0.5 / 3},
+		}, p.Colors)
+
+		require.Len(t, p.Regions, 2)
+		poly := p.Regions[0]
+		require.Equal(t, "track-0", poly.TrackID)
+		require.Len(t, poly.Polygon, 5)
+		require.InDelta(t, 0.5, poly.Polygon[0].Row, 1e-6)
+		require.InDelta(t, 0.9, poly.Polygon[0].Col, 1e-6)
+		require.Nil(t, poly.Point)
+		require.Nil(t, poly.Box)
+
+		pose := p.Regions[1]
+		require.Equal(t, "track-0", pose.TrackID)
+		require.Equal(t, &predictor.Point{Row: 0.5, Col: 0.5, Z: 0.5, Visibility: predictor.VisibilityVisible}, pose.Point)
+		require.NotNil(t, pose.Box)
+		require.Equal(t, []predictor.Point{
+			{Row: 0.2, Col: 0.8, Visibility: predictor.VisibilityVisible},
+			{Row: 0.4, Col: 0.6, Visibility: predictor.VisibilityNotVisible},
+			{Row: 0.6, Col: 0.4, Visibility: predictor.VisibilityNotPresent},
+			{Row: 0.8, Col: 0.2},
+		}, pose.Keypoints)
+		require.Equal(t, "person", pose.Concepts[0].Name)
+	}
+}
+
 func TestPredictSplitsIntoCallsOfAtMostMaxBatch(t *testing.T) {
 	t.Run("default 128", func(t *testing.T) {
 		env := newEnv(t, nil)

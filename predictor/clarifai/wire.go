@@ -98,7 +98,7 @@ func mapResponse(resp *pb.MultiOutputResponse, req *predictor.Request, idx []int
 		}
 	}
 
-	slabs := newPredSlabs(outputs, state)
+	slabs := newPredSlabs(outputs, len(idx))
 	for j, o := range outputs {
 		id := o.GetInput().GetId()
 		k := j
@@ -144,34 +144,48 @@ func statusError(r rule, st *sc.Status, reqID string) *predictor.Error {
 }
 
 // predSlabs holds one allocation each for all predictions, concepts,
-// regions and boxes of a response; each predictor.Prediction takes sub-slices.
+// regions, boxes, points, embeddings and colours of a response; each
+// predictor.Prediction takes sub-slices, so the allocations of a response
+// do not grow with its outputs. The counts are upper bounds (outputs that
+// match no input are counted too), so appends never move a slab.
 type predSlabs struct {
-	preds    []predictor.Prediction
-	concepts []predictor.Concept
-	regions  []predictor.Region
-	boxes    []predictor.BoundingBox
+	preds      []predictor.Prediction
+	concepts   []predictor.Concept
+	regions    []predictor.Region
+	boxes      []predictor.BoundingBox
+	points     []predictor.Point
+	embeddings []predictor.Embedding
+	colors     []predictor.Color
 }
 
-func newPredSlabs(outputs []*pb.Output, state []uint8) *predSlabs {
-	var nPreds, nConcepts, nRegions, nBoxes int
+func newPredSlabs(outputs []*pb.Output, inputs int) predSlabs {
+	var nConcepts, nRegions, nBoxes, nPoints, nEmbeddings, nColors int
 	for _, o := range outputs {
-		nPreds++
 		d := o.GetData()
 		nConcepts += len(d.GetConcepts())
 		nRegions += len(d.GetRegions())
+		nEmbeddings += len(d.GetEmbeddings())
+		nColors += len(d.GetColors())
 		for _, r := range d.GetRegions() {
 			nConcepts += len(r.GetData().GetConcepts())
-			if r.GetRegionInfo().GetBoundingBox() != nil {
+			ri := r.GetRegionInfo()
+			if ri.GetBoundingBox() != nil {
 				nBoxes++
 			}
+			if ri.GetPoint() != nil {
+				nPoints++
+			}
+			nPoints += len(ri.GetPolygon().GetPoints()) + len(ri.GetKeypointLocations())
 		}
 	}
-	nPreds = min(nPreds, len(state))
-	return &predSlabs{
-		preds:    make([]predictor.Prediction, 0, nPreds),
-		concepts: make([]predictor.Concept, 0, nConcepts),
-		regions:  make([]predictor.Region, 0, nRegions),
-		boxes:    make([]predictor.BoundingBox, 0, nBoxes),
+	return predSlabs{
+		preds:      make([]predictor.Prediction, 0, min(len(outputs), inputs)),
+		concepts:   make([]predictor.Concept, 0, nConcepts),
+		regions:    make([]predictor.Region, 0, nRegions),
+		boxes:      make([]predictor.BoundingBox, 0, nBoxes),
+		points:     make([]predictor.Point, 0, nPoints),
+		embeddings: make([]predictor.Embedding, 0, nEmbeddings),
+		colors:     make([]predictor.Color, 0, nColors),
 	}
 }
 
@@ -184,27 +198,42 @@ func (s *predSlabs) prediction(o *pb.Output, asked predictor.Model, reqID string
 		VersionID: or(m.GetModelVersion().GetId(), asked.VersionID),
 	}
 	st := o.GetStatus()
+	d := o.GetData()
 	s.preds = append(s.preds, predictor.Prediction{
-		Model:    ran,
-		Status:   predictor.Status{Code: uint32(st.GetCode()), Description: st.GetDescription(), ReqID: reqID},
-		Concepts: s.takeConcepts(o.GetData().GetConcepts()),
+		Model:      ran,
+		Status:     predictor.Status{Code: uint32(st.GetCode()), Description: st.GetDescription(), ReqID: reqID},
+		OutputID:   o.GetId(),
+		Concepts:   take(&s.concepts, d.GetConcepts(), concept),
+		Embeddings: take(&s.embeddings, d.GetEmbeddings(), embedding),
+		Colors:     take(&s.colors, d.GetColors(), color),
 	})
 	p := &s.preds[len(s.preds)-1]
-	if rs := o.GetData().GetRegions(); len(rs) > 0 {
+	if ts := o.GetCreatedAt(); ts != nil {
+		p.CreatedAt = ts.AsTime()
+	}
+	if rs := d.GetRegions(); len(rs) > 0 {
 		start := len(s.regions)
 		for _, r := range rs {
+			ri := r.GetRegionInfo()
 			reg := predictor.Region{
-				ID:       r.GetId(),
-				Value:    r.GetValue(),
-				Mask:     r.GetRegionInfo().GetMask().GetImage().GetBase64(),
-				Concepts: s.takeConcepts(r.GetData().GetConcepts()),
+				ID:        r.GetId(),
+				Value:     r.GetValue(),
+				Mask:      ri.GetMask().GetImage().GetBase64(),
+				Polygon:   take(&s.points, ri.GetPolygon().GetPoints(), point),
+				Keypoints: take(&s.points, ri.GetKeypointLocations(), point),
+				TrackID:   r.GetTrackId(),
+				Concepts:  take(&s.concepts, r.GetData().GetConcepts(), concept),
 			}
-			if b := r.GetRegionInfo().GetBoundingBox(); b != nil {
+			if b := ri.GetBoundingBox(); b != nil {
 				s.boxes = append(s.boxes, predictor.BoundingBox{
 					TopRow: b.GetTopRow(), LeftCol: b.GetLeftCol(),
 					BottomRow: b.GetBottomRow(), RightCol: b.GetRightCol(),
 				})
 				reg.Box = &s.boxes[len(s.boxes)-1]
+			}
+			if pt := ri.GetPoint(); pt != nil {
+				s.points = append(s.points, point(pt))
+				reg.Point = &s.points[len(s.points)-1]
 			}
 			s.regions = append(s.regions, reg)
 		}
@@ -213,15 +242,47 @@ func (s *predSlabs) prediction(o *pb.Output, asked predictor.Model, reqID string
 	return p
 }
 
-func (s *predSlabs) takeConcepts(cs []*pb.Concept) []predictor.Concept {
-	if len(cs) == 0 {
+// take converts src onto the end of *slab and returns the new part, capped
+// so that appending to it cannot overwrite the next prediction's share.
+func take[S any, T any](slab *[]T, src []S, conv func(S) T) []T {
+	if len(src) == 0 {
 		return nil
 	}
-	start := len(s.concepts)
-	for _, c := range cs {
-		s.concepts = append(s.concepts, predictor.Concept{ID: c.GetId(), Name: c.GetName(), Value: c.GetValue()})
+	start := len(*slab)
+	for _, x := range src {
+		*slab = append(*slab, conv(x))
 	}
-	return s.concepts[start:len(s.concepts):len(s.concepts)]
+	return (*slab)[start:len(*slab):len(*slab)]
+}
+
+func concept(c *pb.Concept) predictor.Concept {
+	return predictor.Concept{ID: c.GetId(), Name: c.GetName(), Value: c.GetValue()}
+}
+
+// embedding shares the vector with the decoded response instead of
+// copying it, as masks do: a 1024-float vector is 4 KiB per input.
+func embedding(e *pb.Embedding) predictor.Embedding {
+	return predictor.Embedding{Vector: e.GetVector(), NumDimensions: e.GetNumDimensions()}
+}
+
+func color(c *pb.Color) predictor.Color {
+	return predictor.Color{RawHex: c.GetRawHex(), W3CHex: c.GetW3C().GetHex(), W3CName: c.GetW3C().GetName(), Value: c.GetValue()}
+}
+
+func point(p *pb.Point) predictor.Point {
+	return predictor.Point{Row: p.GetRow(), Col: p.GetCol(), Z: p.GetZ(), Visibility: visibility(p.GetVisibility())}
+}
+
+func visibility(v pb.Point_Visibility) string {
+	switch v {
+	case pb.Point_VISIBLE:
+		return predictor.VisibilityVisible
+	case pb.Point_NOT_VISIBLE:
+		return predictor.VisibilityNotVisible
+	case pb.Point_NOT_PRESENT:
+		return predictor.VisibilityNotPresent
+	}
+	return "" // NOT_SET, or a value newer than this code
 }
 
 func or(s, fallback string) string {
