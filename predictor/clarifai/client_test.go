@@ -180,6 +180,23 @@ func TestEveryReturnedFieldArrives(t *testing.T) {
 	}
 }
 
+// TestOutputsWithoutInputIDsMatchByPosition: a model that echoes no input
+// id still gives every input its own output, by request order.
+func TestOutputsWithoutInputIDsMatchByPosition(t *testing.T) {
+	env := newEnv(t, nil)
+	env.srv.OmitInputIDs(true)
+	env.srv.EchoInputIDs(true)
+	in := inputs(300)
+
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+
+	for i, o := range out {
+		require.NoError(t, o.Err)
+		require.Equal(t, in[i].ID, o.Prediction.Concepts[0].ID, "output of another input landed on %s", in[i].ID)
+	}
+	require.Equal(t, 3, env.srv.Calls(), "nothing retried")
+}
+
 func TestPredictSplitsIntoCallsOfAtMostMaxBatch(t *testing.T) {
 	t.Run("default 128", func(t *testing.T) {
 		env := newEnv(t, nil)

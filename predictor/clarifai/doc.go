@@ -4,7 +4,8 @@
 //
 //   - A predictor.Request is split into calls of at most
 //     ClientConfig.MaxBatch (<= 128) inputs; outputs are matched back to
-//     inputs by input id, never by position, and every input gets exactly
+//     inputs by input id, by position only for outputs that echo no id of
+//     ours in a response in request order, and every input gets exactly
 //     one predictor.Outcome.
 //   - Every status code, in-band or gRPC, is classified by one table
 //     (classify.go) into success, transient or permanent for the whole

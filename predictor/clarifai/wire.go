@@ -56,9 +56,14 @@ func outputConfig(c predictor.OutputConfig) *pb.OutputConfig {
 }
 
 // mapResponse matches the outputs of one call to its inputs (req.Inputs at
-// positions idx) by input id, never by position, and fills res[k] for each.
-// It returns a non-nil error instead when the response judges the call as a
-// whole (no outputs to inspect).
+// positions idx) and fills res[k] for each. Outputs are matched by the
+// input id they echo; those that echo none of ours (no id, or one we did
+// not send) take the input at their place, as long as the response has
+// one output per input and every output matched by id is at its own
+// place: Clarifai answers in request order (facts §5.3), and a response
+// that is not in order cannot be matched by place. It returns a non-nil
+// error instead when the response judges the call as a whole (no outputs
+// to inspect).
 func mapResponse(resp *pb.MultiOutputResponse, req *predictor.Request, idx []int, res []result) *predictor.Error {
 	top := resp.GetStatus()
 	reqID := top.GetReqId()
@@ -74,15 +79,19 @@ func mapResponse(resp *pb.MultiOutputResponse, req *predictor.Request, idx []int
 		return statusError(classifyStatus(uint32(top.GetCode())), top, reqID)
 	}
 
-	// state[k] counts the outputs that claim input k.
-	state := make([]uint8, len(idx))
+	// claim[j] is the input output j answers (-1: none); state[k] counts
+	// the outputs that claim input k, up to 2.
+	buf := make([]int32, len(outputs)+len(idx))
+	claim, state := buf[:len(outputs)], buf[len(outputs):]
 	var byID map[string]int
+	inOrder, unmatched := true, 0
 	for j, o := range outputs {
 		id := o.GetInput().GetId()
 		k := -1
-		if j < len(idx) && req.Inputs[idx[j]].ID == id {
+		switch {
+		case j < len(idx) && req.Inputs[idx[j]].ID == id:
 			k = j // the usual case: outputs in request order
-		} else {
+		case id != "":
 			if byID == nil {
 				byID = make(map[string]int, len(idx))
 				for k, i := range idx {
@@ -90,27 +99,32 @@ func mapResponse(resp *pb.MultiOutputResponse, req *predictor.Request, idx []int
 				}
 			}
 			if kk, ok := byID[id]; ok {
-				k = kk
+				k, inOrder = kk, false
 			}
 		}
-		if k >= 0 && state[k] < 2 {
+		claim[j] = int32(k)
+		switch {
+		case k < 0:
+			unmatched++
+		case state[k] < 2:
 			state[k]++
+		}
+	}
+	if unmatched > 0 && inOrder && len(outputs) == len(idx) {
+		// Every output matched so far claims its own place, so the
+		// places of the others are free.
+		for j, k := range claim {
+			if k < 0 {
+				claim[j], state[j] = int32(j), 1
+			}
 		}
 	}
 
 	slabs := newPredSlabs(outputs, len(idx))
 	for j, o := range outputs {
-		id := o.GetInput().GetId()
-		k := j
-		if j >= len(idx) || req.Inputs[idx[j]].ID != id {
-			kk, ok := byID[id]
-			if !ok {
-				continue // unknown id: no input of ours to give it to
-			}
-			k = kk
-		}
-		if state[k] != 1 {
-			continue
+		k := claim[j]
+		if k < 0 || state[k] != 1 {
+			continue // no input of ours, or one claimed twice
 		}
 		st := o.GetStatus()
 		if r := classifyOutput(uint32(st.GetCode())); r.class != 0 {

@@ -48,6 +48,7 @@ type Server struct {
 	inputFails map[string]*inputFailure
 	shuffle    bool
 	echo       bool
+	omitIDs    bool
 	outputTime time.Time
 	payloads   map[string]*pb.Data
 	pat        string
@@ -153,6 +154,14 @@ func (s *Server) EchoInputIDs(on bool) {
 	s.echo = on
 }
 
+// OmitInputIDs, when on, leaves the input id out of every output's input
+// echo, as some models do; outputs stay in request order unless shuffled.
+func (s *Server) OmitInputIDs(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.omitIDs = on
+}
+
 // SetOutputTime stamps every output's created_at with t; the zero time
 // (the default) stamps the time of the call.
 func (s *Server) SetOutputTime(t time.Time) {
@@ -228,7 +237,7 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 	})
 	reqID := fmt.Sprintf("fake-%d", s.calls)
 	latency, pat := s.latency, s.pat
-	opts := answerOpts{shuffle: s.shuffle, echo: s.echo, createdAt: s.outputTime}
+	opts := answerOpts{shuffle: s.shuffle, echo: s.echo, omitIDs: s.omitIDs, createdAt: s.outputTime}
 	if opts.createdAt.IsZero() {
 		opts.createdAt = time.Now()
 	}
@@ -287,8 +296,8 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 
 // answerOpts are the scripted traits of one successful answer.
 type answerOpts struct {
-	shuffle, echo bool
-	createdAt     time.Time
+	shuffle, echo, omitIDs bool
+	createdAt              time.Time
 }
 
 func answer(req *pb.PostModelOutputsRequest, failed []sc.StatusCode, payload *pb.Data, reqID string, opts answerOpts) *pb.MultiOutputResponse {
@@ -308,6 +317,9 @@ func answer(req *pb.PostModelOutputsRequest, failed []sc.StatusCode, payload *pb
 			Input:     &pb.Input{Id: in.GetId(), Data: &pb.Data{Image: &pb.Image{Url: in.GetData().GetImage().GetUrl()}}},
 			Status:    okStatus,
 			Data:      payload,
+		}
+		if opts.omitIDs {
+			o.Input.Id = ""
 		}
 		switch {
 		case failed[k] != sc.StatusCode_ZERO:
