@@ -20,9 +20,25 @@ type Model struct {
 // OutputConfig overrides the model's output settings for one call.
 // The zero value keeps the model's defaults.
 type OutputConfig struct {
-	MaxConcepts    uint32
-	MinValue       float32
-	SelectConcepts []string // concept ids
+	// MaxConcepts caps the concepts returned; 0 keeps the model's default
+	// (20 on Clarifai). Clarifai's wire facts state no upper limit, so
+	// none is checked.
+	MaxConcepts uint32
+	// MinValue drops concepts scoring below it; 0 keeps them all.
+	MinValue float32
+	// SelectConcepts keeps only these concepts; empty keeps them all.
+	SelectConcepts []ConceptRef
+}
+
+// ConceptRef picks a concept by its id or by its name; set one of them.
+type ConceptRef struct {
+	ID   string
+	Name string
+}
+
+// Matches reports whether c is the concept r picks.
+func (r ConceptRef) Matches(c Concept) bool {
+	return r.ID != "" && r.ID == c.ID || r.Name != "" && r.Name == c.Name
 }
 
 // Input is one image to predict. ID must be unique within a Request:

@@ -226,6 +226,27 @@ func TestPredictSendsModelAndAuthorization(t *testing.T) {
 	require.Equal(t, []string{"evt-000", "evt-001"}, reqs[0].InputIDs)
 }
 
+// TestOutputConfigReachesClarifai: the overrides go where current clients
+// put them, and each selected concept, by id or by name, has value 1.
+func TestOutputConfigReachesClarifai(t *testing.T) {
+	env := newEnv(t, nil)
+	oc := predictor.OutputConfig{MaxConcepts: 7, MinValue: 0.25,
+		SelectConcepts: []predictor.ConceptRef{{ID: "ai_mFqxrLzq"}, {Name: "dog"}}}
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, OutputConfig: oc, Inputs: inputs(2)})
+	require.NoError(t, out[0].Err)
+
+	got := env.srv.Requests()[0].OutputConfig
+	require.Equal(t, uint32(7), got.GetMaxConcepts())
+	require.InDelta(t, 0.25, got.GetMinValue(), 1e-6)
+	sel := got.GetSelectConcepts()
+	require.Len(t, sel, 2)
+	require.Equal(t, []string{"ai_mFqxrLzq", ""}, []string{sel[0].GetId(), sel[0].GetName()})
+	require.Equal(t, []string{"", "dog"}, []string{sel[1].GetId(), sel[1].GetName()})
+	for _, c := range sel {
+		require.Equal(t, float32(1), c.GetValue(), "binary requests must set value 1 to select")
+	}
+}
+
 func TestThrottledCallIsRetriedAndSucceeds(t *testing.T) {
 	env := newEnv(t, nil)
 	env.srv.Throttle(1)

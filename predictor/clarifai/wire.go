@@ -49,8 +49,14 @@ func outputConfig(c predictor.OutputConfig) *pb.OutputConfig {
 		return nil
 	}
 	oc := &pb.OutputConfig{MaxConcepts: c.MaxConcepts, MinValue: c.MinValue}
-	for _, id := range c.SelectConcepts {
-		oc.SelectConcepts = append(oc.SelectConcepts, &pb.Concept{Id: id})
+	if len(c.SelectConcepts) > 0 {
+		concepts := make([]pb.Concept, len(c.SelectConcepts))
+		oc.SelectConcepts = make([]*pb.Concept, len(c.SelectConcepts))
+		for i, r := range c.SelectConcepts {
+			// value 1 selects; only JSON requests get it by default.
+			concepts[i].Id, concepts[i].Name, concepts[i].Value = r.ID, r.Name, 1
+			oc.SelectConcepts[i] = &concepts[i]
+		}
 	}
 	return oc
 }

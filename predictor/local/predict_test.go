@@ -141,10 +141,11 @@ func TestOutputConfig(t *testing.T) {
 		{"defaults", predictor.OutputConfig{}, []string{"landscape", "colorful", "color-red", "color-blue", "color-white"}, []string{"color-red", "color-blue", "color-white"}},
 		{"max concepts", predictor.OutputConfig{MaxConcepts: 3}, []string{"landscape", "colorful", "color-red"}, []string{"color-red", "color-blue", "color-white"}},
 		{"min value", predictor.OutputConfig{MinValue: 0.3}, []string{"landscape", "colorful", "color-red", "color-blue"}, []string{"color-red", "color-blue"}},
-		{"select by id", predictor.OutputConfig{SelectConcepts: []string{"color-white", "color-blue"}}, []string{"color-blue", "color-white"}, []string{"color-blue", "color-white"}},
-		{"select by name", predictor.OutputConfig{SelectConcepts: []string{"red", "square"}}, []string{"color-red"}, []string{"color-red"}},
-		{"select and min", predictor.OutputConfig{SelectConcepts: []string{"color-white", "color-blue"}, MinValue: 0.2}, []string{"color-blue"}, []string{"color-blue"}},
-		{"select unknown", predictor.OutputConfig{SelectConcepts: []string{"color-purple"}}, nil, nil},
+		{"select by id", predictor.OutputConfig{SelectConcepts: []predictor.ConceptRef{{ID: "color-white"}, {ID: "color-blue"}}}, []string{"color-blue", "color-white"}, []string{"color-blue", "color-white"}},
+		{"select by name", predictor.OutputConfig{SelectConcepts: []predictor.ConceptRef{{Name: "red"}, {Name: "square"}}}, []string{"color-red"}, []string{"color-red"}},
+		{"select and min", predictor.OutputConfig{SelectConcepts: []predictor.ConceptRef{{ID: "color-white"}, {Name: "blue"}}, MinValue: 0.2}, []string{"color-blue"}, []string{"color-blue"}},
+		{"select unknown", predictor.OutputConfig{SelectConcepts: []predictor.ConceptRef{{ID: "color-purple"}}}, nil, nil},
+		{"a name is not an id", predictor.OutputConfig{SelectConcepts: []predictor.ConceptRef{{ID: "red"}, {Name: "color-blue"}}}, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

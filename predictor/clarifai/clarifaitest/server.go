@@ -29,7 +29,8 @@ type Request struct {
 	ModelID       string
 	VersionID     string
 	InputIDs      []string
-	Authorization string // the authorization metadata value
+	OutputConfig  *pb.OutputConfig // model.model_version.output_info.output_config, nil when none
+	Authorization string           // the authorization metadata value
 	Metadata      metadata.MD
 }
 
@@ -233,6 +234,7 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 	s.records = append(s.records, Request{
 		Time: time.Now(), UserID: req.GetUserAppId().GetUserId(), AppID: req.GetUserAppId().GetAppId(),
 		ModelID: req.GetModelId(), VersionID: req.GetVersionId(), InputIDs: ids,
+		OutputConfig:  req.GetModel().GetModelVersion().GetOutputInfo().GetOutputConfig(),
 		Authorization: auth, Metadata: md.Copy(),
 	})
 	reqID := fmt.Sprintf("fake-%d", s.calls)
