@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +65,7 @@ func (it *item) prepare(def predictor.Model, defKey string) {
 		oc = predictor.OutputConfig{
 			MaxConcepts:    ev.OutputConfig.MaxConcepts,
 			MinValue:       ev.OutputConfig.MinValue,
-			SelectConcepts: slices.Clone(ev.OutputConfig.SelectConcepts),
+			SelectConcepts: conceptRefs(ev.OutputConfig.SelectConcepts),
 		}
 	}
 	it.group = predictor.Request{Model: m, OutputConfig: oc}
@@ -77,8 +76,28 @@ func groupKey(m predictor.Model, oc predictor.OutputConfig) string {
 	return strings.Join([]string{m.UserID, m.AppID, m.ID, m.VersionID,
 		strconv.FormatUint(uint64(oc.MaxConcepts), 10),
 		strconv.FormatFloat(float64(oc.MinValue), 'g', -1, 32),
-		strings.Join(oc.SelectConcepts, "\x01"),
+		refsKey(oc.SelectConcepts),
 	}, "\x00")
+}
+
+// conceptRefs selects by id: events name concepts by id only, for now.
+func conceptRefs(ids []string) []predictor.ConceptRef {
+	if len(ids) == 0 {
+		return nil
+	}
+	refs := make([]predictor.ConceptRef, len(ids))
+	for i, id := range ids {
+		refs[i].ID = id
+	}
+	return refs
+}
+
+func refsKey(refs []predictor.ConceptRef) string {
+	var b strings.Builder
+	for _, r := range refs {
+		b.WriteString(r.ID + "\x02" + r.Name + "\x01")
+	}
+	return b.String()
 }
 
 func or(s, def string) string {
