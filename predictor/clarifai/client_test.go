@@ -224,6 +224,20 @@ func TestPredictSendsModelAndAuthorization(t *testing.T) {
 	require.Equal(t, "Key "+testPAT, reqs[0].Authorization)
 	require.Equal(t, []string{"u", "a", "m", "v"}, []string{reqs[0].UserID, reqs[0].AppID, reqs[0].ModelID, reqs[0].VersionID})
 	require.Equal(t, []string{"evt-000", "evt-001"}, reqs[0].InputIDs)
+	require.Equal(t, []string{"image-worker-dev"}, reqs[0].Metadata.Get("x-clarifai-request-id-prefix"))
+}
+
+func TestEveryCallNamesTheWorkerVersion(t *testing.T) {
+	env := newEnv(t, func(c *clarifai.ClientConfig) { c.Version = "1.7.2" })
+	env.srv.FailInput("evt-001", sc.StatusCode_RPC_REQUEST_TIMEOUT, 1)
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
+	require.NoError(t, out[1].Err)
+
+	reqs := env.srv.Requests()
+	require.Len(t, reqs, 2, "the retry too")
+	for _, r := range reqs {
+		require.Equal(t, []string{"image-worker-1.7.2"}, r.Metadata.Get("x-clarifai-request-id-prefix"))
+	}
 }
 
 // TestOutputConfigReachesClarifai: the overrides go where current clients

@@ -3,6 +3,7 @@ package clarifai
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/imgpredict/worker/predictor"
@@ -26,6 +27,7 @@ const (
 	DefaultMaxRecvMsgSize   = 256 << 20
 	DefaultKeepaliveTime    = 30 * time.Second
 	DefaultKeepaliveTimeout = 10 * time.Second
+	DefaultVersion          = "dev"
 )
 
 // ClientConfig tunes the Clarifai client. Zero values take the defaults above.
@@ -65,6 +67,10 @@ type ClientConfig struct {
 	Limiter Limiter
 	// Registerer receives the client's metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// Version is the worker's version: every call carries the metadata
+	// x-clarifai-request-id-prefix: image-worker-<Version>, which lets
+	// Clarifai's support find the calls. Printable ASCII without spaces.
+	Version string
 }
 
 func (c *ClientConfig) setDefaults() {
@@ -80,6 +86,7 @@ func (c *ClientConfig) setDefaults() {
 	setDefault(&c.MaxRecvMsgSize, DefaultMaxRecvMsgSize)
 	setDefault(&c.KeepaliveTime, DefaultKeepaliveTime)
 	setDefault(&c.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	setDefault(&c.Version, DefaultVersion)
 }
 
 func setDefault[T comparable](v *T, def T) {
@@ -114,6 +121,8 @@ func (c ClientConfig) Validate() error {
 		return fmt.Errorf("%w: MaxRecvMsgSize must be positive, got %d", ErrInvalidConfig, c.MaxRecvMsgSize)
 	case c.KeepaliveTime < 0 || c.KeepaliveTimeout < 0:
 		return fmt.Errorf("%w: KeepaliveTime and KeepaliveTimeout must be positive", ErrInvalidConfig)
+	case strings.ContainsFunc(c.Version, func(r rune) bool { return r <= ' ' || r > '~' }):
+		return fmt.Errorf("%w: Version must be printable ASCII without spaces, got %q", ErrInvalidConfig, c.Version)
 	}
 	return nil
 }
@@ -127,8 +136,8 @@ func (c ClientConfig) String() string {
 	}
 	return fmt.Sprintf("{Endpoint:%s Insecure:%t PAT:%s CallTimeout:%s MaxBatch:%d RateLimit:%g Burst:%d "+
 		"RetryInitial:%s RetryMax:%s RetryMaxElapsed:%s ThrottlePause:%s MaxRecvMsgSize:%d "+
-		"KeepaliveTime:%s KeepaliveTimeout:%s}",
+		"KeepaliveTime:%s KeepaliveTimeout:%s Version:%s}",
 		c.Endpoint, c.Insecure, pat, c.CallTimeout, c.MaxBatch, c.RateLimit, c.Burst,
 		c.RetryInitial, c.RetryMax, c.RetryMaxElapsed, c.ThrottlePause, c.MaxRecvMsgSize,
-		c.KeepaliveTime, c.KeepaliveTimeout)
+		c.KeepaliveTime, c.KeepaliveTimeout, c.Version)
 }

@@ -24,6 +24,9 @@ func TestClientConfigValidate(t *testing.T) {
 		{"retry initial above max", func(c *ClientConfig) { c.RetryInitial = time.Minute }, "RetryInitial"},
 		{"negative max elapsed", func(c *ClientConfig) { c.RetryMaxElapsed = -1 }, "RetryMaxElapsed"},
 		{"negative recv size", func(c *ClientConfig) { c.MaxRecvMsgSize = -1 }, "MaxRecvMsgSize"},
+		{"release version", func(c *ClientConfig) { c.Version = "v1.4.0-rc.1+g3f2a" }, ""},
+		{"version with a space", func(c *ClientConfig) { c.Version = "1.0 beta" }, "Version"},
+		{"version with a newline", func(c *ClientConfig) { c.Version = "1.0\n" }, "Version"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,4 +52,5 @@ func TestClientConfigDefaults(t *testing.T) {
 	require.Equal(t, 1, c.Burst)
 	require.Equal(t, 30*time.Second, c.CallTimeout)
 	require.Equal(t, 256<<20, c.MaxRecvMsgSize)
+	require.Equal(t, "dev", c.Version)
 }

@@ -182,7 +182,8 @@ func (c *Client) call(ctx context.Context, req *predictor.Request, idx []int, ou
 	}
 	callCtx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel()
-	callCtx = metadata.AppendToOutgoingContext(callCtx, "authorization", c.auth)
+	callCtx = metadata.AppendToOutgoingContext(callCtx, "authorization", c.auth,
+		"x-clarifai-request-id-prefix", c.prefix)
 
 	start := time.Now()
 	resp, err := c.v2.PostModelOutputs(callCtx, buildRequest(req, idx), grpc.MaxCallRecvMsgSize(c.cfg.MaxRecvMsgSize))
