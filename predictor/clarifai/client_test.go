@@ -211,6 +211,38 @@ func TestPredictSplitsIntoCallsOfAtMostMaxBatch(t *testing.T) {
 	})
 }
 
+// TestPredictSplitsByBytesBeforeCount: image bytes cut calls before the
+// count limit does, and an input over the budget goes alone.
+func TestPredictSplitsByBytesBeforeCount(t *testing.T) {
+	const kib = 1 << 10
+	sized := func(ids string, sizes ...int) []predictor.Input {
+		in := make([]predictor.Input, len(sizes))
+		for i, n := range sizes {
+			in[i] = predictor.Input{ID: fmt.Sprintf("%s-%d", ids, i), Bytes: bytes.Repeat([]byte{0xff}, n)}
+		}
+		return in
+	}
+	env := newEnv(t, func(c *clarifai.ClientConfig) { c.MaxCallBytes = 1000 * kib })
+
+	in := sized("even", 300*kib, 300*kib, 300*kib, 300*kib, 300*kib, 300*kib, 300*kib)
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+	for _, o := range out {
+		require.NoError(t, o.Err)
+	}
+	require.Equal(t, []int{1, 3, 3}, batchSizes(env.srv))
+
+	in = sized("big", 100*kib, 2000*kib, 100*kib, 100*kib)
+	out = env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+	for _, o := range out {
+		require.NoError(t, o.Err, "an input over the budget is still predicted")
+	}
+	var calls [][]string
+	for _, r := range env.srv.Requests()[3:] {
+		calls = append(calls, r.InputIDs)
+	}
+	require.ElementsMatch(t, [][]string{{"big-0"}, {"big-1"}, {"big-2", "big-3"}}, calls)
+}
+
 func TestPredictSendsModelAndAuthorization(t *testing.T) {
 	env := newEnv(t, nil)
 	env.srv.RequirePAT(testPAT)

@@ -25,6 +25,7 @@ const (
 	DefaultRetryMaxElapsed  = 60 * time.Second
 	DefaultThrottlePause    = 5 * time.Second
 	DefaultMaxRecvMsgSize   = 256 << 20
+	DefaultMaxCallBytes     = 100 << 20 // Clarifai documents < 128 MB per request
 	DefaultKeepaliveTime    = 30 * time.Second
 	DefaultKeepaliveTimeout = 10 * time.Second
 	DefaultVersion          = "dev"
@@ -43,6 +44,10 @@ type ClientConfig struct {
 	CallTimeout time.Duration
 	// MaxBatch caps the inputs of one call, 1..MaxInputsPerCall (default).
 	MaxBatch int
+	// MaxCallBytes caps the image bytes of one call (a URL counts its
+	// length); a group is split at whichever of MaxBatch and MaxCallBytes
+	// comes first. An input larger than this still goes, alone.
+	MaxCallBytes int
 	// RateLimit is the client-wide quota in calls per second.
 	RateLimit float64
 	// Burst is how many calls may start at once; 1 spaces calls evenly so
@@ -77,6 +82,7 @@ func (c *ClientConfig) setDefaults() {
 	setDefault(&c.Endpoint, DefaultEndpoint)
 	setDefault(&c.CallTimeout, DefaultCallTimeout)
 	setDefault(&c.MaxBatch, predictor.MaxInputsPerCall)
+	setDefault(&c.MaxCallBytes, DefaultMaxCallBytes)
 	setDefault(&c.RateLimit, DefaultRateLimit)
 	setDefault(&c.Burst, DefaultBurst)
 	setDefault(&c.RetryInitial, DefaultRetryInitial)
@@ -107,6 +113,8 @@ func (c ClientConfig) Validate() error {
 		return fmt.Errorf("%w: CallTimeout must be positive, got %s", ErrInvalidConfig, c.CallTimeout)
 	case c.MaxBatch < 1 || c.MaxBatch > predictor.MaxInputsPerCall:
 		return fmt.Errorf("%w: MaxBatch must be in 1..%d, got %d", ErrInvalidConfig, predictor.MaxInputsPerCall, c.MaxBatch)
+	case c.MaxCallBytes < 0:
+		return fmt.Errorf("%w: MaxCallBytes must be positive, got %d", ErrInvalidConfig, c.MaxCallBytes)
 	case c.RateLimit < 0:
 		return fmt.Errorf("%w: RateLimit must be positive, got %g", ErrInvalidConfig, c.RateLimit)
 	case c.Burst < 0:
@@ -134,10 +142,10 @@ func (c ClientConfig) String() string {
 	if c.PAT != "" {
 		pat = "[redacted]"
 	}
-	return fmt.Sprintf("{Endpoint:%s Insecure:%t PAT:%s CallTimeout:%s MaxBatch:%d RateLimit:%g Burst:%d "+
+	return fmt.Sprintf("{Endpoint:%s Insecure:%t PAT:%s CallTimeout:%s MaxBatch:%d MaxCallBytes:%d RateLimit:%g Burst:%d "+
 		"RetryInitial:%s RetryMax:%s RetryMaxElapsed:%s ThrottlePause:%s MaxRecvMsgSize:%d "+
 		"KeepaliveTime:%s KeepaliveTimeout:%s Version:%s}",
-		c.Endpoint, c.Insecure, pat, c.CallTimeout, c.MaxBatch, c.RateLimit, c.Burst,
+		c.Endpoint, c.Insecure, pat, c.CallTimeout, c.MaxBatch, c.MaxCallBytes, c.RateLimit, c.Burst,
 		c.RetryInitial, c.RetryMax, c.RetryMaxElapsed, c.ThrottlePause, c.MaxRecvMsgSize,
 		c.KeepaliveTime, c.KeepaliveTimeout, c.Version)
 }

@@ -18,6 +18,7 @@ func TestClientConfigValidate(t *testing.T) {
 		{"batch too big", func(c *ClientConfig) { c.MaxBatch = 129 }, "MaxBatch"},
 		{"batch negative", func(c *ClientConfig) { c.MaxBatch = -1 }, "MaxBatch"},
 		{"lower batch cap", func(c *ClientConfig) { c.MaxBatch = 16 }, ""},
+		{"negative call bytes", func(c *ClientConfig) { c.MaxCallBytes = -1 }, "MaxCallBytes"},
 		{"negative rate", func(c *ClientConfig) { c.RateLimit = -1 }, "RateLimit"},
 		{"negative burst", func(c *ClientConfig) { c.Burst = -1 }, "Burst"},
 		{"negative timeout", func(c *ClientConfig) { c.CallTimeout = -time.Second }, "CallTimeout"},
@@ -48,6 +49,7 @@ func TestClientConfigDefaults(t *testing.T) {
 	c.setDefaults()
 	require.Equal(t, "api.clarifai.com:443", c.Endpoint)
 	require.Equal(t, 128, c.MaxBatch)
+	require.Equal(t, 100<<20, c.MaxCallBytes)
 	require.Equal(t, 15.0, c.RateLimit)
 	require.Equal(t, 1, c.Burst)
 	require.Equal(t, 30*time.Second, c.CallTimeout)

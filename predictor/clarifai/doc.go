@@ -3,7 +3,8 @@
 // Client implements the consumer's Predictor:
 //
 //   - A predictor.Request is split into calls of at most
-//     ClientConfig.MaxBatch (<= 128) inputs; outputs are matched back to
+//     ClientConfig.MaxBatch (<= 128) inputs and MaxCallBytes (100 MiB) of
+//     image bytes, Clarifai's limit being 128 MB a request; outputs are matched back to
 //     inputs by input id, by position only for outputs that echo no id of
 //     ours in a response in request order, and every input gets exactly
 //     one predictor.Outcome.
