@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"fmt"
+	"image"
 	"image/color"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/image/colornames"
 
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/predictor/local"
@@ -62,6 +64,26 @@ func TestPredictKeepsInputOrder(t *testing.T) {
 
 	again := p.Predict(t.Context(), predictor.Request{Inputs: inputs[:1]})
 	require.False(t, reqIDs[again[0].Prediction.Status.ReqID], "a new call gets a new request id")
+}
+
+// TestColorsFromClusters: each colour cluster is also a Color: its mean
+// colour raw, the CSS keyword it is named after as the W3C colour, its
+// share as the value, largest first.
+func TestColorsFromClusters(t *testing.T) {
+	img := canvas(100, 50, white)
+	fillRect(img, image.Rect(0, 0, 40, 50), color.RGBA{200, 30, 30, 255}) // no keyword's colour
+	p := newPredictor(t, local.Config{})
+	pred := predictBytes(t, p, encode(t, img, "png"), predictor.OutputConfig{})
+
+	require.Len(t, pred.Colors, 2)
+	require.Equal(t, predictor.Color{RawHex: "#ffffff", W3CHex: "#ffffff", W3CName: "white", Value: 0.6}, pred.Colors[0])
+	c := pred.Colors[1]
+	require.Equal(t, "#c81e1e", c.RawHex)
+	require.Equal(t, float32(0.4), c.Value)
+	kw, ok := colornames.Map[c.W3CName]
+	require.True(t, ok, "%q is not a CSS keyword", c.W3CName)
+	require.Equal(t, fmt.Sprintf("#%02x%02x%02x", kw.R, kw.G, kw.B), c.W3CHex)
+	require.Contains(t, pred.Concepts, predictor.Concept{ID: "color-" + c.W3CName, Name: c.W3CName, Value: c.Value})
 }
 
 func colornameOf(c color.RGBA) string {
