@@ -251,8 +251,8 @@ func TestMapFixtureResponses(t *testing.T) {
 // TestFixturesCopyIsCurrent: the project's copy must equal the shared
 // originals when they are around (as in CI); a fresh clone has only the copy.
 func TestFixturesCopyIsCurrent(t *testing.T) {
-	// The repository root is "..", and the shared directory sits beside it.
-	shared := filepath.Join("..", "..", "shared", "clarifai-fixtures")
+	// The repository root is "../..", and the shared directory sits beside it.
+	shared := filepath.Join("..", "..", "..", "shared", "clarifai-fixtures")
 	entries, err := os.ReadDir(shared)
 	if err != nil {
 		t.Logf("no shared fixtures at %s (%v): checking the project's copy only", shared, err)
