@@ -207,6 +207,9 @@ var statusRules = func() map[uint32]rule {
 
 // classifyStatus says what a Clarifai status code means for the whole call.
 func classifyStatus(code uint32) rule {
+	if code == uint32(sc.StatusCode_SUCCESS) {
+		return rule{} // nearly every output: spare the map lookup
+	}
 	if r, ok := statusRules[code]; ok {
 		return r
 	}

@@ -268,11 +268,13 @@ func take[S any, T any](slab *[]T, src []S, conv func(S) T) []T {
 	if len(src) == 0 {
 		return nil
 	}
-	start := len(*slab)
+	s := *slab
+	start := len(s)
 	for _, x := range src {
-		*slab = append(*slab, conv(x))
+		s = append(s, conv(x))
 	}
-	return (*slab)[start:len(*slab):len(*slab)]
+	*slab = s
+	return s[start:len(s):len(s)]
 }
 
 func concept(c *pb.Concept) predictor.Concept {
