@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,7 +149,9 @@ func TestManyMasksFitTheServersMaxPayload(t *testing.T) {
 		}
 		return outs
 	}}
-	startWorker(t, js, pred, testConfig())
+	cfg := testConfig()
+	cfg.AckWait = 30 * time.Second // storing masks on a loaded machine must not race AckWait
+	startWorker(t, js, pred, cfg)
 	want := ids("seg", 5)
 	publishAll(t, js, events(want))
 	o := waitOutputs(t, js, len(want), 20*time.Second)
@@ -196,7 +197,7 @@ func TestMessageLargerThanMaxPayloadIsADeadLetter(t *testing.T) {
 	srv := natstest.Start(t)
 	_, js := natstest.Connect(t, srv.ClientURL())
 	createStream(t, js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}})
-	big := event("big", map[string]any{"metadata": map[string]any{"pad": strings.Repeat("x", 3<<20)}})
+	big := []byte(`{"id":"big","image":{"base64":"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, 3<<20)) + `"}}`)
 	want := ids("evt", 20)
 	publishAll(t, js, append([][]byte{big}, events(want)...))
 	srv.Restart(func(o *server.Options) { o.MaxPayload = 1 << 20 })
@@ -259,10 +260,18 @@ func TestPubAckThatArrivedWinsOverAnEndedContext(t *testing.T) {
 // call, whatever bytes their strings hold.
 func TestGroupKeysNeverCollide(t *testing.T) {
 	m := predictor.Model{UserID: "u", AppID: "a", ID: "m"}
+	ids := func(ids ...string) predictor.OutputConfig {
+		oc := predictor.OutputConfig{}
+		for _, id := range ids {
+			oc.SelectConcepts = append(oc.SelectConcepts, predictor.ConceptRef{ID: id})
+		}
+		return oc
+	}
 	for _, pair := range [][2]predictor.OutputConfig{
-		{{SelectConcepts: []string{"cat\x01dog"}}, {SelectConcepts: []string{"cat", "dog"}}},
-		{{SelectConcepts: []string{"a:b"}}, {SelectConcepts: []string{"a", "b"}}},
-		{{SelectConcepts: []string{"1:a"}}, {SelectConcepts: []string{"a"}}},
+		{ids("cat\x01dog"), ids("cat", "dog")},
+		{ids("a:b"), ids("a", "b")},
+		{ids("1:a"), ids("a")},
+		{{SelectConcepts: []predictor.ConceptRef{{Name: "cat"}}}, ids("cat")},
 	} {
 		require.NotEqual(t, groupKey(m, pair[0]), groupKey(m, pair[1]), "%q", pair)
 	}
@@ -272,7 +281,7 @@ func TestGroupKeysNeverCollide(t *testing.T) {
 	srv := natstest.Start(t)
 	_, js := natstest.Connect(t, srv.ClientURL())
 	var mu sync.Mutex
-	asked := map[string][]string{} // input url -> select concepts of its call
+	asked := map[string][]predictor.ConceptRef{} // input url -> select concepts of its call
 	pred := &fakePredictor{fn: func(_ context.Context, req predictor.Request) []predictor.Outcome {
 		mu.Lock()
 		for _, in := range req.Inputs {
@@ -289,8 +298,8 @@ func TestGroupKeysNeverCollide(t *testing.T) {
 	waitOutputs(t, js, 2, 10*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
-	require.Equal(t, []string{"1:a"}, asked["https://example.com/joined.jpg"])
-	require.Equal(t, []string{"a"}, asked["https://example.com/split.jpg"])
+	require.Equal(t, ids("1:a").SelectConcepts, asked["https://example.com/joined.jpg"])
+	require.Equal(t, ids("a").SelectConcepts, asked["https://example.com/split.jpg"])
 }
 
 // TestTakenTasksAreReleased: the batcher keeps no reference to tasks it

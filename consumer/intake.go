@@ -146,7 +146,7 @@ func outputConfig(oc *schemas.OutputConfig) predictor.OutputConfig {
 	}
 	out := predictor.OutputConfig{MaxConcepts: oc.MaxConcepts, MinValue: oc.MinValue}
 	for _, c := range oc.SelectConcepts {
-		out.SelectConcepts = append(out.SelectConcepts, cmp.Or(c.ID, c.Name))
+		out.SelectConcepts = append(out.SelectConcepts, predictor.ConceptRef{ID: c.ID, Name: c.Name})
 	}
 	return out
 }

@@ -131,7 +131,7 @@ func groupKey(m predictor.Model, oc predictor.OutputConfig) string {
 	b = strconv.AppendUint(b, uint64(math.Float32bits(oc.MinValue)), 16)
 	b = append(b, ';')
 	for _, c := range oc.SelectConcepts {
-		b = appendField(b, c)
+		b = appendField(appendField(b, c.ID), c.Name)
 	}
 	return string(b)
 }

@@ -3,6 +3,7 @@ package predictor
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // MaxInputsPerCall is Clarifai's limit of inputs in one PostModelOutputs call.
@@ -19,9 +20,25 @@ type Model struct {
 // OutputConfig overrides the model's output settings for one call.
 // The zero value keeps the model's defaults.
 type OutputConfig struct {
-	MaxConcepts    uint32
-	MinValue       float32
-	SelectConcepts []string // concept ids
+	// MaxConcepts caps the concepts returned; 0 keeps the model's default
+	// (20 on Clarifai). Clarifai's wire facts state no upper limit, so
+	// none is checked.
+	MaxConcepts uint32
+	// MinValue drops concepts scoring below it; 0 keeps them all.
+	MinValue float32
+	// SelectConcepts keeps only these concepts; empty keeps them all.
+	SelectConcepts []ConceptRef
+}
+
+// ConceptRef picks a concept by its id or by its name; set one of them.
+type ConceptRef struct {
+	ID   string
+	Name string
+}
+
+// Matches reports whether c is the concept r picks.
+func (r ConceptRef) Matches(c Concept) bool {
+	return r.ID != "" && r.ID == c.ID || r.Name != "" && r.Name == c.Name
 }
 
 // Input is one image to predict. ID must be unique within a Request:
@@ -62,21 +79,58 @@ type BoundingBox struct {
 	RightCol  float32
 }
 
+// The visibilities of a Point (Clarifai's Point.Visibility); a Point
+// whose model says nothing about it has "".
+const (
+	VisibilityVisible    = "visible"
+	VisibilityNotVisible = "not_visible" // there but occluded
+	VisibilityNotPresent = "not_present" // not in the image
+)
+
+// Point is a location normalised like BoundingBox: Row of the image's
+// height, Col of its width; Z is depth when the model gives one.
+type Point struct {
+	Row, Col, Z float32
+	Visibility  string
+}
+
 // Region is a detected or segmented part of the image.
 type Region struct {
-	ID       string
-	Value    float32
-	Box      *BoundingBox // nil when the model gave none
-	Mask     []byte       // encoded mask image (PNG), nil when none
-	Concepts []Concept
+	ID        string
+	Value     float32
+	Box       *BoundingBox // nil when the model gave none
+	Mask      []byte       // encoded mask image (PNG), nil when none
+	Polygon   []Point      // outline, vertices in order
+	Point     *Point       // a landmark, nil when none
+	Keypoints []Point      // ordered like the concept's keypoint names
+	TrackID   string       // ties regions across frames
+	Concepts  []Concept
+}
+
+// Embedding is a vector an embedding model computed for the input.
+type Embedding struct {
+	Vector        []float32
+	NumDimensions uint32
+}
+
+// Color is one colour a colour model found in the image.
+type Color struct {
+	RawHex  string // the colour found, "#rrggbb"
+	W3CHex  string // the nearest named W3C colour
+	W3CName string
+	Value   float32 // its share of the image
 }
 
 // Prediction is what the model said about one input.
 type Prediction struct {
-	Model    Model // the model and version that actually ran
-	Status   Status
-	Concepts []Concept
-	Regions  []Region
+	Model      Model // the model and version that actually ran
+	Status     Status
+	OutputID   string    // Clarifai's id of this output
+	CreatedAt  time.Time // when Clarifai made it; zero when not said
+	Concepts   []Concept
+	Regions    []Region
+	Embeddings []Embedding
+	Colors     []Color
 }
 
 // Outcome is the fate of one input: exactly one of Prediction and Err is set.
@@ -100,6 +154,10 @@ const (
 	PermanentInput
 	// TransientInput: this one input failed for a passing reason.
 	TransientInput
+	// Account: the account cannot call now — bad or revoked PAT, missing
+	// scope, quota or billing — nothing about this input; hold everything
+	// and probe. It is not transient: retrying at once only spends calls.
+	Account
 )
 
 func (c Class) String() string {
@@ -112,6 +170,8 @@ func (c Class) String() string {
 		return "permanent_input"
 	case TransientInput:
 		return "transient_input"
+	case Account:
+		return "account"
 	}
 	return fmt.Sprintf("class(%d)", int(c))
 }
@@ -145,10 +205,18 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // IsTransient reports whether err may go away if the input is tried again
 // later. Context errors count as transient: the input was not judged.
+// Account failures are not: they pass only when someone fixes the account.
 func IsTransient(err error) bool {
 	var pe *Error
 	if errors.As(err, &pe) {
 		return pe.Class == Transient || pe.Class == TransientInput
 	}
 	return err != nil
+}
+
+// IsAccount reports whether err says the account cannot call at all, so
+// that the caller should hold its work and probe instead of failing it.
+func IsAccount(err error) bool {
+	var pe *Error
+	return errors.As(err, &pe) && pe.Class == Account
 }

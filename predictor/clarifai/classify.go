@@ -59,17 +59,28 @@ var statusTable = []struct {
 	{sc.StatusCode_TRY_AGAIN, 0, rule{predictor.Transient, ReasonServerError}},
 	{sc.StatusCode_NOT_IMPLEMENTED, sc.StatusCode_MOVED, rule{predictor.Permanent, ReasonRequestInvalid}},
 
-	{sc.StatusCode_CONN_ACCOUNT_ISSUES, 0, rule{predictor.Permanent, ReasonAccountIssue}},
-	{sc.StatusCode_CONN_TOKEN_INVALID, sc.StatusCode_CONN_CREDENTIALS_INVALID, rule{predictor.Permanent, ReasonAuthFailed}},
+	// Account: the key, its scopes, the quota or the bill stop every call
+	// whatever the model or input. 11007 could in theory be a scope only
+	// one app lacks, and 11008 also means "key/application pair" for app
+	// keys used on another app's model; the worker calls with a PAT, for
+	// which both are about the key itself, so they hold everything too
+	// (the probe tells when the key works again).
+	{sc.StatusCode_CONN_ACCOUNT_ISSUES, 0, rule{predictor.Account, ReasonAccountIssue}},
+	{sc.StatusCode_CONN_TOKEN_INVALID, sc.StatusCode_CONN_CREDENTIALS_INVALID, rule{predictor.Account, ReasonAuthFailed}},
 	{sc.StatusCode_CONN_EXCEED_HOURLY_LIMIT, 0, rule{predictor.Transient, ReasonThrottled}},
-	{sc.StatusCode_CONN_EXCEED_MONTHLY_LIMIT, 0, rule{predictor.Permanent, ReasonQuotaExceeded}},
+	{sc.StatusCode_CONN_EXCEED_MONTHLY_LIMIT, 0, rule{predictor.Account, ReasonQuotaExceeded}},
 	{sc.StatusCode_CONN_THROTTLED, 0, rule{predictor.Transient, ReasonThrottled}},
-	{sc.StatusCode_CONN_EXCEEDS_LIMITS, 0, rule{predictor.Permanent, ReasonQuotaExceeded}},
-	{sc.StatusCode_CONN_INSUFFICIENT_SCOPES, sc.StatusCode_CONN_KEY_NOT_FOUND, rule{predictor.Permanent, ReasonAuthFailed}},
+	{sc.StatusCode_CONN_EXCEEDS_LIMITS, 0, rule{predictor.Account, ReasonQuotaExceeded}},
+	{sc.StatusCode_CONN_INSUFFICIENT_SCOPES, sc.StatusCode_CONN_KEY_NOT_FOUND, rule{predictor.Account, ReasonAuthFailed}},
 	{sc.StatusCode_CONN_BAD_REQUEST_FORMAT, 0, rule{predictor.Permanent, ReasonRequestInvalid}},
 	{sc.StatusCode_CONN_DOES_NOT_EXIST, 0, rule{predictor.Permanent, ReasonModelNotFound}},
-	{sc.StatusCode_CONN_INVALID_REQUEST, sc.StatusCode_CONN_INVALID_RANGE, rule{predictor.Permanent, ReasonRequestInvalid}},
-	{sc.StatusCode_CONN_AUTH_METHOD_DISABLED, 0, rule{predictor.Permanent, ReasonAuthFailed}},
+	{sc.StatusCode_CONN_INVALID_REQUEST, sc.StatusCode_CONN_METHOD_NOT_ALLOWED, rule{predictor.Permanent, ReasonRequestInvalid}},
+	// Consent to GDPR terms is given (or not) by the account's owner, for
+	// every call: it was request_invalid, which dead-lettered the backlog.
+	{sc.StatusCode_CONN_NO_GDPR_CONSENT, 0, rule{predictor.Account, ReasonAccountIssue}},
+	{sc.StatusCode_CONN_INVALID_RANGE, 0, rule{predictor.Permanent, ReasonRequestInvalid}},
+	// Key authentication switched off for the user or organisation.
+	{sc.StatusCode_CONN_AUTH_METHOD_DISABLED, 0, rule{predictor.Account, ReasonAuthFailed}},
 
 	{sc.StatusCode_MODEL_TRAINING, 0, rule{predictor.Transient, ReasonModelUnavailable}},
 	{sc.StatusCode_MODEL_UNTRAINED, 0, rule{predictor.Permanent, ReasonModelNotFound}},
@@ -78,6 +89,8 @@ var statusTable = []struct {
 	{sc.StatusCode_MODEL_BUILDING, 0, rule{predictor.Transient, ReasonModelUnavailable}},
 	{sc.StatusCode_MODEL_BUILDING_FAILED, sc.StatusCode_MODEL_BUILD_UNEXPECTED_ERROR, rule{predictor.Permanent, ReasonModelFailed}},
 	{sc.StatusCode_MODEL_DOES_NOT_EXIST, 0, rule{predictor.Permanent, ReasonModelNotFound}},
+	// The key works, but not for this model (or, below, this runner): other
+	// models still pass, so only the events that ask for it fail.
 	{sc.StatusCode_MODEL_PERMISSION_DENIED, 0, rule{predictor.Permanent, ReasonAuthFailed}},
 	{sc.StatusCode_MODEL_INVALID_ARGUMENT, sc.StatusCode_MODEL_INVALID_REQUEST, rule{predictor.Permanent, ReasonRequestInvalid}},
 	{sc.StatusCode_MODEL_PREDICTION_FAILED, 0, rule{predictor.Transient, ReasonPredictionFailed}},
@@ -133,17 +146,19 @@ var statusTable = []struct {
 	{sc.StatusCode_MP_INVALID_ARGUMENT, sc.StatusCode_MP_IMAGE_PROCESSING_ERROR, rule{predictor.PermanentInput, ReasonInvalidInput}},
 	{sc.StatusCode_DATATIER_CONN_ERROR, 0, rule{predictor.Transient, ReasonServerError}},
 
+	// Face consent and feature flags concern what one model or request
+	// does, not whether the account can call: they stay per request.
 	{sc.StatusCode_USER_CONSENT_FACE, 0, rule{predictor.Permanent, ReasonRequestInvalid}},
-	{sc.StatusCode_LICENSE_VOLUME_EXCEEDED, 0, rule{predictor.Permanent, ReasonQuotaExceeded}},
+	{sc.StatusCode_LICENSE_VOLUME_EXCEEDED, 0, rule{predictor.Account, ReasonQuotaExceeded}},
 	{sc.StatusCode_FEATUREFLAG_BLOCKED, 0, rule{predictor.Permanent, ReasonRequestInvalid}},
-	{sc.StatusCode_BILLING_INVALID_INFO, sc.StatusCode_BILLING_MISSING_TOKENS, rule{predictor.Permanent, ReasonAccountIssue}},
+	{sc.StatusCode_BILLING_INVALID_INFO, sc.StatusCode_BILLING_MISSING_TOKENS, rule{predictor.Account, ReasonAccountIssue}},
 	{sc.StatusCode_BAD_REQUEST, 0, rule{predictor.Permanent, ReasonRequestInvalid}},
 	{sc.StatusCode_SERVER_ERROR, 0, rule{predictor.Transient, ReasonServerError}},
 	{sc.StatusCode_INTERNAL_SERVER_ISSUE, 98021, rule{predictor.Transient, ReasonServerError}},
 	{sc.StatusCode_CONN_UNCATEGORIZED, 0, rule{predictor.Permanent, ReasonRequestInvalid}},
 	{sc.StatusCode_MODEL_UNCATEGORIZED, 0, rule{predictor.Transient, ReasonServerError}},
 	{sc.StatusCode_INPUT_UNCATEGORIZED, 0, rule{predictor.PermanentInput, ReasonInvalidInput}},
-	{sc.StatusCode_BILLING_UNCATEGORIZED, 0, rule{predictor.Permanent, ReasonAccountIssue}},
+	{sc.StatusCode_BILLING_UNCATEGORIZED, 0, rule{predictor.Account, ReasonAccountIssue}},
 	{sc.StatusCode_INTERNAL_UNCATEGORIZED, 0, rule{predictor.Transient, ReasonServerError}},
 }
 
@@ -162,9 +177,11 @@ var grpcTable = map[codes.Code]rule{
 	codes.Unknown:          {predictor.Transient, ReasonTransportError},
 	// Raised by grpc-go when a message exceeds the size limit: this batch
 	// can never pass, a smaller one may (predict.go splits it).
-	codes.ResourceExhausted:  {predictor.Permanent, ReasonMessageTooLarge},
-	codes.Unauthenticated:    {predictor.Permanent, ReasonAuthFailed},
-	codes.PermissionDenied:   {predictor.Permanent, ReasonAuthFailed},
+	codes.ResourceExhausted: {predictor.Permanent, ReasonMessageTooLarge},
+	// Clarifai reports auth in-band; a proxy or gateway in front of it
+	// that refuses the key says so here, for every call alike.
+	codes.Unauthenticated:    {predictor.Account, ReasonAuthFailed},
+	codes.PermissionDenied:   {predictor.Account, ReasonAuthFailed},
 	codes.InvalidArgument:    {predictor.Permanent, ReasonRequestInvalid},
 	codes.NotFound:           {predictor.Permanent, ReasonRequestInvalid},
 	codes.Unimplemented:      {predictor.Permanent, ReasonRequestInvalid},
@@ -190,6 +207,9 @@ var statusRules = func() map[uint32]rule {
 
 // classifyStatus says what a Clarifai status code means for the whole call.
 func classifyStatus(code uint32) rule {
+	if code == uint32(sc.StatusCode_SUCCESS) {
+		return rule{} // nearly every output: spare the map lookup
+	}
 	if r, ok := statusRules[code]; ok {
 		return r
 	}

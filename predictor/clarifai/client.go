@@ -25,6 +25,7 @@ type Client struct {
 	v2         pb.V2Client
 	conn       *grpc.ClientConn // nil when the caller owns the connection
 	auth       string           // "Key <PAT>", sent as metadata, never logged
+	prefix     string           // x-clarifai-request-id-prefix
 	quota      Limiter
 	metrics    *metrics
 	newBackOff func() backoff.BackOff
@@ -87,6 +88,7 @@ func newClient(conn grpc.ClientConnInterface, cfg ClientConfig, log zerolog.Logg
 		log:     log.With().Str("component", "predictor").Str("endpoint", cfg.Endpoint).Logger(),
 		v2:      pb.NewV2Client(conn),
 		auth:    "Key " + cfg.PAT,
+		prefix:  "image-worker-" + cfg.Version,
 		quota:   cfg.Limiter,
 		metrics: m,
 	}

@@ -127,6 +127,76 @@ func TestPredictShuffledOutputsLandOnTheirInputs(t *testing.T) {
 	}
 }
 
+// TestEveryReturnedFieldArrives: embeddings, colours, polygons, points,
+// keypoints with their visibility, track ids and the output's id and time
+// all reach the Prediction.
+func TestEveryReturnedFieldArrives(t *testing.T) {
+	env := newEnv(t, nil)
+	at := time.Date(2026, 3, 1, 12, 30, 15, 250_000_000, time.UTC)
+	env.srv.SetOutputTime(at)
+	payload := clarifaitest.Embeddings(2, 8)
+	payload.Colors = clarifaitest.Colors(3).GetColors()
+	payload.Regions = append(clarifaitest.Polygons(1, 5).GetRegions(), clarifaitest.Keypoints(1, 4).GetRegions()...)
+	env.srv.SetPayload(testModel.ID, payload)
+
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(3)})
+
+	for k, o := range out {
+		require.NoError(t, o.Err)
+		p := o.Prediction
+		require.Equal(t, fmt.Sprintf("fake-1-out-%d", k), p.OutputID)
+		require.True(t, at.Equal(p.CreatedAt), "created_at %s", p.CreatedAt)
+
+		require.Len(t, p.Embeddings, 2)
+		require.Equal(t, uint32(8), p.Embeddings[1].NumDimensions)
+		require.Equal(t, []float32{1, 1.125, 1.25, 1.375, 1.5, 1.625, 1.75, 1.875}, p.Embeddings[1].Vector)
+
+		require.Equal(t, []predictor.Color{
+			{RawHex: "#f0ead6", W3CHex: "#faebd7", W3CName: "AntiqueWhite", Value: 0.5},
+			{RawHex: "#1a2b3c", W3CHex: "#2f4f4f", W3CName: "DarkSlateGray", Value: 0.25},
+			{RawHex: "#c0392b", W3CHex: "#b22222", W3CName: "FireBrick", Value: 0.5 / 3},
+		}, p.Colors)
+
+		require.Len(t, p.Regions, 2)
+		poly := p.Regions[0]
+		require.Equal(t, "track-0", poly.TrackID)
+		require.Len(t, poly.Polygon, 5)
+		require.InDelta(t, 0.5, poly.Polygon[0].Row, 1e-6)
+		require.InDelta(t, 0.9, poly.Polygon[0].Col, 1e-6)
+		require.Nil(t, poly.Point)
+		require.Nil(t, poly.Box)
+
+		pose := p.Regions[1]
+		require.Equal(t, "track-0", pose.TrackID)
+		require.Equal(t, &predictor.Point{Row: 0.5, Col: 0.5, Z: 0.5, Visibility: predictor.VisibilityVisible}, pose.Point)
+		require.NotNil(t, pose.Box)
+		require.Equal(t, []predictor.Point{
+			{Row: 0.2, Col: 0.8, Visibility: predictor.VisibilityVisible},
+			{Row: 0.4, Col: 0.6, Visibility: predictor.VisibilityNotVisible},
+			{Row: 0.6, Col: 0.4, Visibility: predictor.VisibilityNotPresent},
+			{Row: 0.8, Col: 0.2},
+		}, pose.Keypoints)
+		require.Equal(t, "person", pose.Concepts[0].Name)
+	}
+}
+
+// TestOutputsWithoutInputIDsMatchByPosition: a model that echoes no input
+// id still gives every input its own output, by request order.
+func TestOutputsWithoutInputIDsMatchByPosition(t *testing.T) {
+	env := newEnv(t, nil)
+	env.srv.OmitInputIDs(true)
+	env.srv.EchoInputIDs(true)
+	in := inputs(300)
+
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+
+	for i, o := range out {
+		require.NoError(t, o.Err)
+		require.Equal(t, in[i].ID, o.Prediction.Concepts[0].ID, "output of another input landed on %s", in[i].ID)
+	}
+	require.Equal(t, 3, env.srv.Calls(), "nothing retried")
+}
+
 func TestPredictSplitsIntoCallsOfAtMostMaxBatch(t *testing.T) {
 	t.Run("default 128", func(t *testing.T) {
 		env := newEnv(t, nil)
@@ -139,6 +209,38 @@ func TestPredictSplitsIntoCallsOfAtMostMaxBatch(t *testing.T) {
 		env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(120)})
 		require.Equal(t, []int{20, 50, 50}, batchSizes(env.srv))
 	})
+}
+
+// TestPredictSplitsByBytesBeforeCount: image bytes cut calls before the
+// count limit does, and an input over the budget goes alone.
+func TestPredictSplitsByBytesBeforeCount(t *testing.T) {
+	const kib = 1 << 10
+	sized := func(ids string, sizes ...int) []predictor.Input {
+		in := make([]predictor.Input, len(sizes))
+		for i, n := range sizes {
+			in[i] = predictor.Input{ID: fmt.Sprintf("%s-%d", ids, i), Bytes: bytes.Repeat([]byte{0xff}, n)}
+		}
+		return in
+	}
+	env := newEnv(t, func(c *clarifai.ClientConfig) { c.MaxCallBytes = 1000 * kib })
+
+	in := sized("even", 300*kib, 300*kib, 300*kib, 300*kib, 300*kib, 300*kib, 300*kib)
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+	for _, o := range out {
+		require.NoError(t, o.Err)
+	}
+	require.Equal(t, []int{1, 3, 3}, batchSizes(env.srv))
+
+	in = sized("big", 100*kib, 2000*kib, 100*kib, 100*kib)
+	out = env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
+	for _, o := range out {
+		require.NoError(t, o.Err, "an input over the budget is still predicted")
+	}
+	var calls [][]string
+	for _, r := range env.srv.Requests()[3:] {
+		calls = append(calls, r.InputIDs)
+	}
+	require.ElementsMatch(t, [][]string{{"big-0"}, {"big-1"}, {"big-2", "big-3"}}, calls)
 }
 
 func TestPredictSendsModelAndAuthorization(t *testing.T) {
@@ -154,6 +256,41 @@ func TestPredictSendsModelAndAuthorization(t *testing.T) {
 	require.Equal(t, "Key "+testPAT, reqs[0].Authorization)
 	require.Equal(t, []string{"u", "a", "m", "v"}, []string{reqs[0].UserID, reqs[0].AppID, reqs[0].ModelID, reqs[0].VersionID})
 	require.Equal(t, []string{"evt-000", "evt-001"}, reqs[0].InputIDs)
+	require.Equal(t, []string{"image-worker-dev"}, reqs[0].Metadata.Get("x-clarifai-request-id-prefix"))
+}
+
+func TestEveryCallNamesTheWorkerVersion(t *testing.T) {
+	env := newEnv(t, func(c *clarifai.ClientConfig) { c.Version = "1.7.2" })
+	env.srv.FailInput("evt-001", sc.StatusCode_RPC_REQUEST_TIMEOUT, 1)
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
+	require.NoError(t, out[1].Err)
+
+	reqs := env.srv.Requests()
+	require.Len(t, reqs, 2, "the retry too")
+	for _, r := range reqs {
+		require.Equal(t, []string{"image-worker-1.7.2"}, r.Metadata.Get("x-clarifai-request-id-prefix"))
+	}
+}
+
+// TestOutputConfigReachesClarifai: the overrides go where current clients
+// put them, and each selected concept, by id or by name, has value 1.
+func TestOutputConfigReachesClarifai(t *testing.T) {
+	env := newEnv(t, nil)
+	oc := predictor.OutputConfig{MaxConcepts: 7, MinValue: 0.25,
+		SelectConcepts: []predictor.ConceptRef{{ID: "ai_mFqxrLzq"}, {Name: "dog"}}}
+	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, OutputConfig: oc, Inputs: inputs(2)})
+	require.NoError(t, out[0].Err)
+
+	got := env.srv.Requests()[0].OutputConfig
+	require.Equal(t, uint32(7), got.GetMaxConcepts())
+	require.InDelta(t, 0.25, got.GetMinValue(), 1e-6)
+	sel := got.GetSelectConcepts()
+	require.Len(t, sel, 2)
+	require.Equal(t, []string{"ai_mFqxrLzq", ""}, []string{sel[0].GetId(), sel[0].GetName()})
+	require.Equal(t, []string{"", "dog"}, []string{sel[1].GetId(), sel[1].GetName()})
+	for _, c := range sel {
+		require.Equal(t, float32(1), c.GetValue(), "binary requests must set value 1 to select")
+	}
 }
 
 func TestThrottledCallIsRetriedAndSucceeds(t *testing.T) {
@@ -279,6 +416,44 @@ func TestWholeCallFailures(t *testing.T) {
 	})
 }
 
+// TestAccountFailuresAreHeldNotRetried: what stops the whole account comes
+// back as predictor.Account for every input, after one call, with the
+// reason words dead letters have always used; a model the key may not use
+// stays a failure of that model's request.
+func TestAccountFailuresAreHeldNotRetried(t *testing.T) {
+	inBand := func(code sc.StatusCode) func(*clarifaitest.Server) {
+		return func(s *clarifaitest.Server) { s.FailCalls(10, code) }
+	}
+	for _, tc := range []struct {
+		name   string
+		fail   func(*clarifaitest.Server)
+		class  predictor.Class
+		reason string
+	}{
+		{"11007", inBand(sc.StatusCode_CONN_INSUFFICIENT_SCOPES), predictor.Account, clarifai.ReasonAuthFailed},
+		{"11008", inBand(sc.StatusCode_CONN_KEY_INVALID), predictor.Account, clarifai.ReasonAuthFailed},
+		{"11004", inBand(sc.StatusCode_CONN_EXCEED_MONTHLY_LIMIT), predictor.Account, clarifai.ReasonQuotaExceeded},
+		{"11006", inBand(sc.StatusCode_CONN_EXCEEDS_LIMITS), predictor.Account, clarifai.ReasonQuotaExceeded},
+		{"60006", inBand(sc.StatusCode_LICENSE_VOLUME_EXCEEDED), predictor.Account, clarifai.ReasonQuotaExceeded},
+		{"11000", inBand(sc.StatusCode_CONN_ACCOUNT_ISSUES), predictor.Account, clarifai.ReasonAccountIssue},
+		{"gRPC UNAUTHENTICATED", func(s *clarifaitest.Server) { s.FailCallsGRPC(10, codes.Unauthenticated) },
+			predictor.Account, clarifai.ReasonAuthFailed},
+		{"21201 per model", inBand(sc.StatusCode_MODEL_PERMISSION_DENIED), predictor.Permanent, clarifai.ReasonAuthFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, nil)
+			tc.fail(env.srv)
+			out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(3)})
+			for _, o := range out {
+				requireError(t, o, tc.class, tc.reason)
+				require.Equal(t, tc.class == predictor.Account, predictor.IsAccount(o.Err))
+				require.False(t, predictor.IsTransient(o.Err))
+			}
+			require.Equal(t, 1, env.srv.Calls(), "not retried")
+		})
+	}
+}
+
 func TestCancelStopsBackoffWaitPromptly(t *testing.T) {
 	env := newEnv(t, func(c *clarifai.ClientConfig) {
 		c.RetryInitial = 10 * time.Second
@@ -385,7 +560,7 @@ func TestPATNeverLogged(t *testing.T) {
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
 	var msgs []string
 	for _, o := range out {
-		requireError(t, o, predictor.Permanent, clarifai.ReasonAuthFailed)
+		requireError(t, o, predictor.Account, clarifai.ReasonAuthFailed)
 		msgs = append(msgs, o.Err.Error())
 	}
 	require.Equal(t, "Key "+testPAT, env.srv.Requests()[0].Authorization)

@@ -3,6 +3,7 @@ package clarifai
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/imgpredict/worker/predictor"
@@ -24,8 +25,10 @@ const (
 	DefaultRetryMaxElapsed  = 60 * time.Second
 	DefaultThrottlePause    = 5 * time.Second
 	DefaultMaxRecvMsgSize   = 256 << 20
+	DefaultMaxCallBytes     = 100 << 20 // Clarifai documents < 128 MB per request
 	DefaultKeepaliveTime    = 30 * time.Second
 	DefaultKeepaliveTimeout = 10 * time.Second
+	DefaultVersion          = "dev"
 )
 
 // ClientConfig tunes the Clarifai client. Zero values take the defaults above.
@@ -41,6 +44,10 @@ type ClientConfig struct {
 	CallTimeout time.Duration
 	// MaxBatch caps the inputs of one call, 1..MaxInputsPerCall (default).
 	MaxBatch int
+	// MaxCallBytes caps the image bytes of one call (a URL counts its
+	// length); a group is split at whichever of MaxBatch and MaxCallBytes
+	// comes first. An input larger than this still goes, alone.
+	MaxCallBytes int
 	// RateLimit is the client-wide quota in calls per second.
 	RateLimit float64
 	// Burst is how many calls may start at once; 1 spaces calls evenly so
@@ -65,12 +72,17 @@ type ClientConfig struct {
 	Limiter Limiter
 	// Registerer receives the client's metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// Version is the worker's version: every call carries the metadata
+	// x-clarifai-request-id-prefix: image-worker-<Version>, which lets
+	// Clarifai's support find the calls. Printable ASCII without spaces.
+	Version string
 }
 
 func (c *ClientConfig) setDefaults() {
 	setDefault(&c.Endpoint, DefaultEndpoint)
 	setDefault(&c.CallTimeout, DefaultCallTimeout)
 	setDefault(&c.MaxBatch, predictor.MaxInputsPerCall)
+	setDefault(&c.MaxCallBytes, DefaultMaxCallBytes)
 	setDefault(&c.RateLimit, DefaultRateLimit)
 	setDefault(&c.Burst, DefaultBurst)
 	setDefault(&c.RetryInitial, DefaultRetryInitial)
@@ -80,6 +92,7 @@ func (c *ClientConfig) setDefaults() {
 	setDefault(&c.MaxRecvMsgSize, DefaultMaxRecvMsgSize)
 	setDefault(&c.KeepaliveTime, DefaultKeepaliveTime)
 	setDefault(&c.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	setDefault(&c.Version, DefaultVersion)
 }
 
 func setDefault[T comparable](v *T, def T) {
@@ -100,6 +113,8 @@ func (c ClientConfig) Validate() error {
 		return fmt.Errorf("%w: CallTimeout must be positive, got %s", ErrInvalidConfig, c.CallTimeout)
 	case c.MaxBatch < 1 || c.MaxBatch > predictor.MaxInputsPerCall:
 		return fmt.Errorf("%w: MaxBatch must be in 1..%d, got %d", ErrInvalidConfig, predictor.MaxInputsPerCall, c.MaxBatch)
+	case c.MaxCallBytes < 0:
+		return fmt.Errorf("%w: MaxCallBytes must be positive, got %d", ErrInvalidConfig, c.MaxCallBytes)
 	case c.RateLimit < 0:
 		return fmt.Errorf("%w: RateLimit must be positive, got %g", ErrInvalidConfig, c.RateLimit)
 	case c.Burst < 0:
@@ -114,6 +129,8 @@ func (c ClientConfig) Validate() error {
 		return fmt.Errorf("%w: MaxRecvMsgSize must be positive, got %d", ErrInvalidConfig, c.MaxRecvMsgSize)
 	case c.KeepaliveTime < 0 || c.KeepaliveTimeout < 0:
 		return fmt.Errorf("%w: KeepaliveTime and KeepaliveTimeout must be positive", ErrInvalidConfig)
+	case strings.ContainsFunc(c.Version, func(r rune) bool { return r <= ' ' || r > '~' }):
+		return fmt.Errorf("%w: Version must be printable ASCII without spaces, got %q", ErrInvalidConfig, c.Version)
 	}
 	return nil
 }
@@ -125,10 +142,10 @@ func (c ClientConfig) String() string {
 	if c.PAT != "" {
 		pat = "[redacted]"
 	}
-	return fmt.Sprintf("{Endpoint:%s Insecure:%t PAT:%s CallTimeout:%s MaxBatch:%d RateLimit:%g Burst:%d "+
+	return fmt.Sprintf("{Endpoint:%s Insecure:%t PAT:%s CallTimeout:%s MaxBatch:%d MaxCallBytes:%d RateLimit:%g Burst:%d "+
 		"RetryInitial:%s RetryMax:%s RetryMaxElapsed:%s ThrottlePause:%s MaxRecvMsgSize:%d "+
-		"KeepaliveTime:%s KeepaliveTimeout:%s}",
-		c.Endpoint, c.Insecure, pat, c.CallTimeout, c.MaxBatch, c.RateLimit, c.Burst,
+		"KeepaliveTime:%s KeepaliveTimeout:%s Version:%s}",
+		c.Endpoint, c.Insecure, pat, c.CallTimeout, c.MaxBatch, c.MaxCallBytes, c.RateLimit, c.Burst,
 		c.RetryInitial, c.RetryMax, c.RetryMaxElapsed, c.ThrottlePause, c.MaxRecvMsgSize,
-		c.KeepaliveTime, c.KeepaliveTimeout)
+		c.KeepaliveTime, c.KeepaliveTimeout, c.Version)
 }

@@ -18,12 +18,16 @@ func TestClientConfigValidate(t *testing.T) {
 		{"batch too big", func(c *ClientConfig) { c.MaxBatch = 129 }, "MaxBatch"},
 		{"batch negative", func(c *ClientConfig) { c.MaxBatch = -1 }, "MaxBatch"},
 		{"lower batch cap", func(c *ClientConfig) { c.MaxBatch = 16 }, ""},
+		{"negative call bytes", func(c *ClientConfig) { c.MaxCallBytes = -1 }, "MaxCallBytes"},
 		{"negative rate", func(c *ClientConfig) { c.RateLimit = -1 }, "RateLimit"},
 		{"negative burst", func(c *ClientConfig) { c.Burst = -1 }, "Burst"},
 		{"negative timeout", func(c *ClientConfig) { c.CallTimeout = -time.Second }, "CallTimeout"},
 		{"retry initial above max", func(c *ClientConfig) { c.RetryInitial = time.Minute }, "RetryInitial"},
 		{"negative max elapsed", func(c *ClientConfig) { c.RetryMaxElapsed = -1 }, "RetryMaxElapsed"},
 		{"negative recv size", func(c *ClientConfig) { c.MaxRecvMsgSize = -1 }, "MaxRecvMsgSize"},
+		{"release version", func(c *ClientConfig) { c.Version = "v1.4.0-rc.1+g3f2a" }, ""},
+		{"version with a space", func(c *ClientConfig) { c.Version = "1.0 beta" }, "Version"},
+		{"version with a newline", func(c *ClientConfig) { c.Version = "1.0\n" }, "Version"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,8 +49,10 @@ func TestClientConfigDefaults(t *testing.T) {
 	c.setDefaults()
 	require.Equal(t, "api.clarifai.com:443", c.Endpoint)
 	require.Equal(t, 128, c.MaxBatch)
+	require.Equal(t, 100<<20, c.MaxCallBytes)
 	require.Equal(t, 15.0, c.RateLimit)
 	require.Equal(t, 1, c.Burst)
 	require.Equal(t, 30*time.Second, c.CallTimeout)
 	require.Equal(t, 256<<20, c.MaxRecvMsgSize)
+	require.Equal(t, "dev", c.Version)
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/imgpredict/worker/predictor"
 
@@ -180,6 +181,8 @@ func TestMapFixtureResponses(t *testing.T) {
 		require.Equal(t, predictor.Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition",
 			VersionID: "aa7f35c01e0642fda5cf400f543e7c40"}, p.Model)
 		require.Equal(t, "fixture-req-1", p.Status.ReqID)
+		require.Equal(t, "out-1", p.OutputID)
+		require.Equal(t, time.Unix(1740731206, 185089857).UTC(), p.CreatedAt)
 		require.Len(t, res[1].pred.Concepts, 3)
 		require.Equal(t, "blur", res[1].pred.Concepts[0].Name)
 	})
@@ -248,8 +251,8 @@ func TestMapFixtureResponses(t *testing.T) {
 // TestFixturesCopyIsCurrent: the project's copy must equal the shared
 // originals when they are around (as in CI); a fresh clone has only the copy.
 func TestFixturesCopyIsCurrent(t *testing.T) {
-	// The repository root is "..", and the shared directory sits beside it.
-	shared := filepath.Join("..", "..", "shared", "clarifai-fixtures")
+	// The repository root is "../..", and the shared directory sits beside it.
+	shared := filepath.Join("..", "..", "..", "shared", "clarifai-fixtures")
 	entries, err := os.ReadDir(shared)
 	if err != nil {
 		t.Logf("no shared fixtures at %s (%v): checking the project's copy only", shared, err)

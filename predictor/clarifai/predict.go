@@ -2,7 +2,7 @@ package clarifai
 
 import (
 	"context"
-	"slices"
+	"iter"
 	"sync"
 	"time"
 
@@ -16,7 +16,8 @@ import (
 	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
 )
 
-// Predict splits req into calls of at most MaxBatch inputs, runs them
+// Predict splits req into calls of at most MaxBatch inputs and
+// MaxCallBytes of images, runs them
 // concurrently under the shared quota, retries what may pass later, and
 // returns one outcome per input in input order.
 func (c *Client) Predict(ctx context.Context, req predictor.Request) []predictor.Outcome {
@@ -40,7 +41,7 @@ func (c *Client) Predict(ctx context.Context, req predictor.Request) []predictor
 	}
 
 	var wg sync.WaitGroup
-	for chunk := range slices.Chunk(valid, c.cfg.MaxBatch) {
+	for chunk := range c.calls(&req, valid) {
 		wg.Go(func() { c.run(ctx, &req, chunk, res) })
 	}
 	wg.Wait()
@@ -61,6 +62,28 @@ func (c *Client) Predict(ctx context.Context, req predictor.Request) []predictor
 		}
 	}
 	return out
+}
+
+// calls splits the inputs at idx, in order, into calls of at most MaxBatch
+// inputs and MaxCallBytes of image bytes; an input over the byte budget
+// goes alone.
+func (c *Client) calls(req *predictor.Request, idx []int) iter.Seq[[]int] {
+	return func(yield func([]int) bool) {
+		start, bytes := 0, 0
+		for k, i := range idx {
+			n := len(req.Inputs[i].Bytes) + len(req.Inputs[i].URL)
+			if k > start && (k-start == c.cfg.MaxBatch || bytes+n > c.cfg.MaxCallBytes) {
+				if !yield(idx[start:k:k]) {
+					return
+				}
+				start, bytes = k, 0
+			}
+			bytes += n
+		}
+		if start < len(idx) {
+			yield(idx[start:])
+		}
+	}
 }
 
 func checkInput(in predictor.Input) *predictor.Error {
@@ -182,7 +205,8 @@ func (c *Client) call(ctx context.Context, req *predictor.Request, idx []int, ou
 	}
 	callCtx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
 	defer cancel()
-	callCtx = metadata.AppendToOutgoingContext(callCtx, "authorization", c.auth)
+	callCtx = metadata.AppendToOutgoingContext(callCtx, "authorization", c.auth,
+		"x-clarifai-request-id-prefix", c.prefix)
 
 	start := time.Now()
 	resp, err := c.v2.PostModelOutputs(callCtx, buildRequest(req, idx), grpc.MaxCallRecvMsgSize(c.cfg.MaxRecvMsgSize))

@@ -49,16 +49,27 @@ func outputConfig(c predictor.OutputConfig) *pb.OutputConfig {
 		return nil
 	}
 	oc := &pb.OutputConfig{MaxConcepts: c.MaxConcepts, MinValue: c.MinValue}
-	for _, id := range c.SelectConcepts {
-		oc.SelectConcepts = append(oc.SelectConcepts, &pb.Concept{Id: id})
+	if len(c.SelectConcepts) > 0 {
+		concepts := make([]pb.Concept, len(c.SelectConcepts))
+		oc.SelectConcepts = make([]*pb.Concept, len(c.SelectConcepts))
+		for i, r := range c.SelectConcepts {
+			// value 1 selects; only JSON requests get it by default.
+			concepts[i].Id, concepts[i].Name, concepts[i].Value = r.ID, r.Name, 1
+			oc.SelectConcepts[i] = &concepts[i]
+		}
 	}
 	return oc
 }
 
 // mapResponse matches the outputs of one call to its inputs (req.Inputs at
-// positions idx) by input id, never by position, and fills res[k] for each.
-// It returns a non-nil error instead when the response judges the call as a
-// whole (no outputs to inspect).
+// positions idx) and fills res[k] for each. Outputs are matched by the
+// input id they echo; those that echo none of ours (no id, or one we did
+// not send) take the input at their place, as long as the response has
+// one output per input and every output matched by id is at its own
+// place: Clarifai answers in request order (facts §5.3), and a response
+// that is not in order cannot be matched by place. It returns a non-nil
+// error instead when the response judges the call as a whole (no outputs
+// to inspect).
 func mapResponse(resp *pb.MultiOutputResponse, req *predictor.Request, idx []int, res []result) *predictor.Error {
 	top := resp.GetStatus()
 	reqID := top.GetReqId()
@@ -74,15 +85,19 @@ func mapResponse(resp *pb.MultiOutputResponse, req *predictor.Request, idx []int
 		return statusError(classifyStatus(uint32(top.GetCode())), top, reqID)
 	}
 
-	// state[k] counts the outputs that claim input k.
-	state := make([]uint8, len(idx))
+	// claim[j] is the input output j answers (-1: none); state[k] counts
+	// the outputs that claim input k, up to 2.
+	buf := make([]int32, len(outputs)+len(idx))
+	claim, state := buf[:len(outputs)], buf[len(outputs):]
 	var byID map[string]int
+	inOrder, unmatched := true, 0
 	for j, o := range outputs {
 		id := o.GetInput().GetId()
 		k := -1
-		if j < len(idx) && req.Inputs[idx[j]].ID == id {
+		switch {
+		case j < len(idx) && req.Inputs[idx[j]].ID == id:
 			k = j // the usual case: outputs in request order
-		} else {
+		case id != "":
 			if byID == nil {
 				byID = make(map[string]int, len(idx))
 				for k, i := range idx {
@@ -90,27 +105,32 @@ func mapResponse(resp *pb.MultiOutputResponse, req *predictor.Request, idx []int
 				}
 			}
 			if kk, ok := byID[id]; ok {
-				k = kk
+				k, inOrder = kk, false
 			}
 		}
-		if k >= 0 && state[k] < 2 {
+		claim[j] = int32(k)
+		switch {
+		case k < 0:
+			unmatched++
+		case state[k] < 2:
 			state[k]++
 		}
 	}
-
-	slabs := newPredSlabs(outputs, state)
-	for j, o := range outputs {
-		id := o.GetInput().GetId()
-		k := j
-		if j >= len(idx) || req.Inputs[idx[j]].ID != id {
-			kk, ok := byID[id]
-			if !ok {
-				continue // unknown id: no input of ours to give it to
+	if unmatched > 0 && inOrder && len(outputs) == len(idx) {
+		// Every output matched so far claims its own place, so the
+		// places of the others are free.
+		for j, k := range claim {
+			if k < 0 {
+				claim[j], state[j] = int32(j), 1
 			}
-			k = kk
 		}
-		if state[k] != 1 {
-			continue
+	}
+
+	slabs := newPredSlabs(outputs, len(idx))
+	for j, o := range outputs {
+		k := claim[j]
+		if k < 0 || state[k] != 1 {
+			continue // no input of ours, or one claimed twice
 		}
 		st := o.GetStatus()
 		if r := classifyOutput(uint32(st.GetCode())); r.class != 0 {
@@ -144,34 +164,48 @@ func statusError(r rule, st *sc.Status, reqID string) *predictor.Error {
 }
 
 // predSlabs holds one allocation each for all predictions, concepts,
-// regions and boxes of a response; each predictor.Prediction takes sub-slices.
+// regions, boxes, points, embeddings and colours of a response; each
+// predictor.Prediction takes sub-slices, so the allocations of a response
+// do not grow with its outputs. The counts are upper bounds (outputs that
+// match no input are counted too), so appends never move a slab.
 type predSlabs struct {
-	preds    []predictor.Prediction
-	concepts []predictor.Concept
-	regions  []predictor.Region
-	boxes    []predictor.BoundingBox
+	preds      []predictor.Prediction
+	concepts   []predictor.Concept
+	regions    []predictor.Region
+	boxes      []predictor.BoundingBox
+	points     []predictor.Point
+	embeddings []predictor.Embedding
+	colors     []predictor.Color
 }
 
-func newPredSlabs(outputs []*pb.Output, state []uint8) *predSlabs {
-	var nPreds, nConcepts, nRegions, nBoxes int
+func newPredSlabs(outputs []*pb.Output, inputs int) predSlabs {
+	var nConcepts, nRegions, nBoxes, nPoints, nEmbeddings, nColors int
 	for _, o := range outputs {
-		nPreds++
 		d := o.GetData()
 		nConcepts += len(d.GetConcepts())
 		nRegions += len(d.GetRegions())
+		nEmbeddings += len(d.GetEmbeddings())
+		nColors += len(d.GetColors())
 		for _, r := range d.GetRegions() {
 			nConcepts += len(r.GetData().GetConcepts())
-			if r.GetRegionInfo().GetBoundingBox() != nil {
+			ri := r.GetRegionInfo()
+			if ri.GetBoundingBox() != nil {
 				nBoxes++
 			}
+			if ri.GetPoint() != nil {
+				nPoints++
+			}
+			nPoints += len(ri.GetPolygon().GetPoints()) + len(ri.GetKeypointLocations())
 		}
 	}
-	nPreds = min(nPreds, len(state))
-	return &predSlabs{
-		preds:    make([]predictor.Prediction, 0, nPreds),
-		concepts: make([]predictor.Concept, 0, nConcepts),
-		regions:  make([]predictor.Region, 0, nRegions),
-		boxes:    make([]predictor.BoundingBox, 0, nBoxes),
+	return predSlabs{
+		preds:      make([]predictor.Prediction, 0, min(len(outputs), inputs)),
+		concepts:   make([]predictor.Concept, 0, nConcepts),
+		regions:    make([]predictor.Region, 0, nRegions),
+		boxes:      make([]predictor.BoundingBox, 0, nBoxes),
+		points:     make([]predictor.Point, 0, nPoints),
+		embeddings: make([]predictor.Embedding, 0, nEmbeddings),
+		colors:     make([]predictor.Color, 0, nColors),
 	}
 }
 
@@ -184,27 +218,42 @@ func (s *predSlabs) prediction(o *pb.Output, asked predictor.Model, reqID string
 		VersionID: or(m.GetModelVersion().GetId(), asked.VersionID),
 	}
 	st := o.GetStatus()
+	d := o.GetData()
 	s.preds = append(s.preds, predictor.Prediction{
-		Model:    ran,
-		Status:   predictor.Status{Code: uint32(st.GetCode()), Description: st.GetDescription(), ReqID: reqID},
-		Concepts: s.takeConcepts(o.GetData().GetConcepts()),
+		Model:      ran,
+		Status:     predictor.Status{Code: uint32(st.GetCode()), Description: st.GetDescription(), ReqID: reqID},
+		OutputID:   o.GetId(),
+		Concepts:   take(&s.concepts, d.GetConcepts(), concept),
+		Embeddings: take(&s.embeddings, d.GetEmbeddings(), embedding),
+		Colors:     take(&s.colors, d.GetColors(), color),
 	})
 	p := &s.preds[len(s.preds)-1]
-	if rs := o.GetData().GetRegions(); len(rs) > 0 {
+	if ts := o.GetCreatedAt(); ts != nil {
+		p.CreatedAt = ts.AsTime()
+	}
+	if rs := d.GetRegions(); len(rs) > 0 {
 		start := len(s.regions)
 		for _, r := range rs {
+			ri := r.GetRegionInfo()
 			reg := predictor.Region{
-				ID:       r.GetId(),
-				Value:    r.GetValue(),
-				Mask:     r.GetRegionInfo().GetMask().GetImage().GetBase64(),
-				Concepts: s.takeConcepts(r.GetData().GetConcepts()),
+				ID:        r.GetId(),
+				Value:     r.GetValue(),
+				Mask:      ri.GetMask().GetImage().GetBase64(),
+				Polygon:   take(&s.points, ri.GetPolygon().GetPoints(), point),
+				Keypoints: take(&s.points, ri.GetKeypointLocations(), point),
+				TrackID:   r.GetTrackId(),
+				Concepts:  take(&s.concepts, r.GetData().GetConcepts(), concept),
 			}
-			if b := r.GetRegionInfo().GetBoundingBox(); b != nil {
+			if b := ri.GetBoundingBox(); b != nil {
 				s.boxes = append(s.boxes, predictor.BoundingBox{
 					TopRow: b.GetTopRow(), LeftCol: b.GetLeftCol(),
 					BottomRow: b.GetBottomRow(), RightCol: b.GetRightCol(),
 				})
 				reg.Box = &s.boxes[len(s.boxes)-1]
+			}
+			if pt := ri.GetPoint(); pt != nil {
+				s.points = append(s.points, point(pt))
+				reg.Point = &s.points[len(s.points)-1]
 			}
 			s.regions = append(s.regions, reg)
 		}
@@ -213,15 +262,49 @@ func (s *predSlabs) prediction(o *pb.Output, asked predictor.Model, reqID string
 	return p
 }
 
-func (s *predSlabs) takeConcepts(cs []*pb.Concept) []predictor.Concept {
-	if len(cs) == 0 {
+// take converts src onto the end of *slab and returns the new part, capped
+// so that appending to it cannot overwrite the next prediction's share.
+func take[S any, T any](slab *[]T, src []S, conv func(S) T) []T {
+	if len(src) == 0 {
 		return nil
 	}
-	start := len(s.concepts)
-	for _, c := range cs {
-		s.concepts = append(s.concepts, predictor.Concept{ID: c.GetId(), Name: c.GetName(), Value: c.GetValue()})
+	s := *slab
+	start := len(s)
+	for _, x := range src {
+		s = append(s, conv(x))
 	}
-	return s.concepts[start:len(s.concepts):len(s.concepts)]
+	*slab = s
+	return s[start:len(s):len(s)]
+}
+
+func concept(c *pb.Concept) predictor.Concept {
+	return predictor.Concept{ID: c.GetId(), Name: c.GetName(), Value: c.GetValue()}
+}
+
+// embedding shares the vector with the decoded response instead of
+// copying it, as masks do: a 1024-float vector is 4 KiB per input.
+func embedding(e *pb.Embedding) predictor.Embedding {
+	return predictor.Embedding{Vector: e.GetVector(), NumDimensions: e.GetNumDimensions()}
+}
+
+func color(c *pb.Color) predictor.Color {
+	return predictor.Color{RawHex: c.GetRawHex(), W3CHex: c.GetW3C().GetHex(), W3CName: c.GetW3C().GetName(), Value: c.GetValue()}
+}
+
+func point(p *pb.Point) predictor.Point {
+	return predictor.Point{Row: p.GetRow(), Col: p.GetCol(), Z: p.GetZ(), Visibility: visibility(p.GetVisibility())}
+}
+
+func visibility(v pb.Point_Visibility) string {
+	switch v {
+	case pb.Point_VISIBLE:
+		return predictor.VisibilityVisible
+	case pb.Point_NOT_VISIBLE:
+		return predictor.VisibilityNotVisible
+	case pb.Point_NOT_PRESENT:
+		return predictor.VisibilityNotPresent
+	}
+	return "" // NOT_SET, or a value newer than this code
 }
 
 func or(s, fallback string) string {

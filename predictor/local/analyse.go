@@ -18,6 +18,7 @@ type analysis struct {
 // cluster is one dominant colour and where it is.
 type cluster struct {
 	name  string
+	mean  rgb // the mean of its samples in CIELAB, back in sRGB
 	count int // full-resolution pixels
 	share float64
 	// bounding box in full-resolution pixels, max inclusive
@@ -151,7 +152,7 @@ func assign(ctx context.Context, pr *pixelReader, w, h int, cents []lab, names [
 	}
 	cl := make([]cluster, len(cents))
 	for i := range cl {
-		cl[i] = cluster{name: names[i], minX: w, minY: h, maxX: -1, maxY: -1}
+		cl[i] = cluster{name: names[i], mean: fromLab(cents[i]), minX: w, minY: h, maxX: -1, maxY: -1}
 	}
 	mw, mh := scaled(w, h, maskSize)
 	labels := make([]uint8, mw*mh)

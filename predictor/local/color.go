@@ -1,6 +1,7 @@
 package local
 
 import (
+	"fmt"
 	"math"
 
 	"golang.org/x/image/colornames"
@@ -8,6 +9,9 @@ import (
 
 // rgb is an opaque 8-bit sRGB colour.
 type rgb struct{ r, g, b uint8 }
+
+// hex is c as "#rrggbb".
+func (c rgb) hex() string { return fmt.Sprintf("#%02x%02x%02x", c.r, c.g, c.b) }
 
 // lab is a CIELAB colour (D65 white), where Euclidean distance roughly
 // follows perceived difference (CIE76 ΔE).
@@ -50,6 +54,36 @@ func labF(t float64) float64 {
 	return (24389.0/27*t + 16) / 116
 }
 
+// fromLab is toLab's inverse, clamped to the sRGB gamut.
+func fromLab(c lab) rgb {
+	fy := (c.l + 16) / 116
+	x := labFInv(fy+c.a/500) * 0.95047
+	y := labFInv(fy)
+	z := labFInv(fy-c.b/200) * 1.08883
+	return rgb{
+		gamma(3.2404542*x - 1.5371385*y - 0.4985314*z),
+		gamma(-0.9692660*x + 1.8760108*y + 0.0415560*z),
+		gamma(0.0556434*x - 0.2040259*y + 1.0572252*z),
+	}
+}
+
+func labFInv(f float64) float64 {
+	if t := f * f * f; t > 216.0/24389 {
+		return t
+	}
+	return (116*f - 16) * 27 / 24389
+}
+
+// gamma maps linear light to an 8-bit sRGB channel.
+func gamma(v float64) uint8 {
+	if v <= 0.0031308 {
+		v *= 12.92
+	} else {
+		v = 1.055*math.Pow(v, 1/2.4) - 0.055
+	}
+	return uint8(math.Round(255 * min(max(v, 0), 1)))
+}
+
 type namedColor struct {
 	name string
 	lab  lab
@@ -65,6 +99,12 @@ var cssColors = func() []namedColor {
 	}
 	return out
 }()
+
+// cssHex is the "#rrggbb" of a CSS colour keyword.
+func cssHex(name string) string {
+	c := colornames.Map[name]
+	return rgb{c.R, c.G, c.B}.hex()
+}
 
 // nearestName is the CSS colour keyword closest to c.
 func nearestName(c lab) string {

@@ -55,6 +55,15 @@
 // centre. A colour need not be connected: the box and mask of "red"
 // cover every red part of the image.
 //
+// # Colors
+//
+// As Clarifai's colour model does, one Color per colour, largest first:
+// raw_hex is the colour's mean (the mean of its samples in CIELAB, back
+// in sRGB, "#rrggbb"), the W3C colour is the CSS keyword it is named
+// after (lower case, e.g. "firebrick", with that keyword's hex), and the
+// value is its share of the pixels, as for its concept. The output config
+// does not filter colours.
+//
 // # Output config
 //
 // As with Clarifai: select_concepts keeps only the concepts listed, by id

@@ -11,7 +11,8 @@ import (
 // keeps the top ones. Regions follow the first two through their concept.
 func applyOutputConfig(pred *predictor.Prediction, oc predictor.OutputConfig) {
 	keep := func(c predictor.Concept) bool {
-		if len(oc.SelectConcepts) > 0 && !slices.Contains(oc.SelectConcepts, c.ID) && !slices.Contains(oc.SelectConcepts, c.Name) {
+		picked := func(r predictor.ConceptRef) bool { return r.Matches(c) }
+		if len(oc.SelectConcepts) > 0 && !slices.ContainsFunc(oc.SelectConcepts, picked) {
 			return false
 		}
 		return c.Value >= oc.MinValue

@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"fmt"
+	"image"
 	"image/color"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/image/colornames"
 
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/predictor/local"
@@ -62,6 +64,26 @@ func TestPredictKeepsInputOrder(t *testing.T) {
 
 	again := p.Predict(t.Context(), predictor.Request{Inputs: inputs[:1]})
 	require.False(t, reqIDs[again[0].Prediction.Status.ReqID], "a new call gets a new request id")
+}
+
+// TestColorsFromClusters: each colour cluster is also a Color: its mean
+// colour raw, the CSS keyword it is named after as the W3C colour, its
+// share as the value, largest first.
+func TestColorsFromClusters(t *testing.T) {
+	img := canvas(100, 50, white)
+	fillRect(img, image.Rect(0, 0, 40, 50), color.RGBA{200, 30, 30, 255}) // no keyword's colour
+	p := newPredictor(t, local.Config{})
+	pred := predictBytes(t, p, encode(t, img, "png"), predictor.OutputConfig{})
+
+	require.Len(t, pred.Colors, 2)
+	require.Equal(t, predictor.Color{RawHex: "#ffffff", W3CHex: "#ffffff", W3CName: "white", Value: 0.6}, pred.Colors[0])
+	c := pred.Colors[1]
+	require.Equal(t, "#c81e1e", c.RawHex)
+	require.Equal(t, float32(0.4), c.Value)
+	kw, ok := colornames.Map[c.W3CName]
+	require.True(t, ok, "%q is not a CSS keyword", c.W3CName)
+	require.Equal(t, fmt.Sprintf("#%02x%02x%02x", kw.R, kw.G, kw.B), c.W3CHex)
+	require.Contains(t, pred.Concepts, predictor.Concept{ID: "color-" + c.W3CName, Name: c.W3CName, Value: c.Value})
 }
 
 func colornameOf(c color.RGBA) string {
@@ -141,10 +163,11 @@ func TestOutputConfig(t *testing.T) {
 		{"defaults", predictor.OutputConfig{}, []string{"landscape", "colorful", "color-red", "color-blue", "color-white"}, []string{"color-red", "color-blue", "color-white"}},
 		{"max concepts", predictor.OutputConfig{MaxConcepts: 3}, []string{"landscape", "colorful", "color-red"}, []string{"color-red", "color-blue", "color-white"}},
 		{"min value", predictor.OutputConfig{MinValue: 0.3}, []string{"landscape", "colorful", "color-red", "color-blue"}, []string{"color-red", "color-blue"}},
-		{"select by id", predictor.OutputConfig{SelectConcepts: []string{"color-white", "color-blue"}}, []string{"color-blue", "color-white"}, []string{"color-blue", "color-white"}},
-		{"select by name", predictor.OutputConfig{SelectConcepts: []string{"red", "square"}}, []string{"color-red"}, []string{"color-red"}},
-		{"select and min", predictor.OutputConfig{SelectConcepts: []string{"color-white", "color-blue"}, MinValue: 0.2}, []string{"color-blue"}, []string{"color-blue"}},
-		{"select unknown", predictor.OutputConfig{SelectConcepts: []string{"color-purple"}}, nil, nil},
+		{"select by id", predictor.OutputConfig{SelectConcepts: []predictor.ConceptRef{{ID: "color-white"}, {ID: "color-blue"}}}, []string{"color-blue", "color-white"}, []string{"color-blue", "color-white"}},
+		{"select by name", predictor.OutputConfig{SelectConcepts: []predictor.ConceptRef{{Name: "red"}, {Name: "square"}}}, []string{"color-red"}, []string{"color-red"}},
+		{"select and min", predictor.OutputConfig{SelectConcepts: []predictor.ConceptRef{{ID: "color-white"}, {Name: "blue"}}, MinValue: 0.2}, []string{"color-blue"}, []string{"color-blue"}},
+		{"select unknown", predictor.OutputConfig{SelectConcepts: []predictor.ConceptRef{{ID: "color-purple"}}}, nil, nil},
+		{"a name is not an id", predictor.OutputConfig{SelectConcepts: []predictor.ConceptRef{{ID: "red"}, {Name: "color-blue"}}}, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,9 +25,13 @@ func (a *analysis) prediction() (*predictor.Prediction, error) {
 	pred := &predictor.Prediction{
 		Model:  Model(),
 		Status: predictor.Status{Code: codeSuccess, Description: "Ok"},
+		Colors: make([]predictor.Color, 0, len(a.clusters)),
 	}
 	for _, c := range a.clusters {
 		concept := predictor.Concept{ID: "color-" + c.name, Name: c.name, Value: float32(c.share)}
+		pred.Colors = append(pred.Colors, predictor.Color{
+			RawHex: c.mean.hex(), W3CHex: cssHex(c.name), W3CName: c.name, Value: float32(c.share),
+		})
 		pred.Concepts = append(pred.Concepts, concept)
 		mask, err := encodeMask(c)
 		if err != nil {

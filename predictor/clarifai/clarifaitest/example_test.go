@@ -57,3 +57,36 @@ func Example() {
 	// call with [cat.jpg broken] authorization Key test-pat
 	// call with [cat.jpg broken] authorization Key test-pat
 }
+
+// Scripted payloads: an embedder and a colour model that echo no input
+// ids; the client matches their outputs by request order.
+func Example_payloads() {
+	srv := clarifaitest.NewServer()
+	defer srv.Close()
+	srv.SetPayload("embedder", clarifaitest.Embeddings(1, 4))
+	srv.SetPayload("colors", clarifaitest.Colors(2))
+	srv.OmitInputIDs(true)
+	srv.SetOutputTime(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))
+
+	client, err := clarifai.NewClient(clarifai.ClientConfig{
+		Endpoint: srv.Addr(), Insecure: true, PAT: "test-pat", Version: "1.2.3",
+	}, zerolog.Nop())
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+
+	in := []predictor.Input{{ID: "cat.jpg", URL: "https://example.com/cat.jpg"}}
+	for _, model := range []string{"embedder", "colors"} {
+		out := client.Predict(context.Background(), predictor.Request{
+			Model: predictor.Model{UserID: "clarifai", AppID: "main", ID: model}, Inputs: in,
+		})
+		p := out[0].Prediction
+		fmt.Println(model, p.OutputID, p.CreatedAt.Format(time.RFC3339), p.Embeddings, p.Colors)
+	}
+	fmt.Println(srv.Requests()[0].Metadata.Get("x-clarifai-request-id-prefix"))
+	// Output:
+	// embedder fake-1-out-0 2026-05-04T12:00:00Z [{[0 0.25 0.5 0.75] 4}] []
+	// colors fake-2-out-0 2026-05-04T12:00:00Z [] [{#f0ead6 #faebd7 AntiqueWhite 0.5} {#1a2b3c #2f4f4f DarkSlateGray 0.25}]
+	// [image-worker-1.2.3]
+}

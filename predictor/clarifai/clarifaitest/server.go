@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
 	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
@@ -28,7 +29,8 @@ type Request struct {
 	ModelID       string
 	VersionID     string
 	InputIDs      []string
-	Authorization string // the authorization metadata value
+	OutputConfig  *pb.OutputConfig // model.model_version.output_info.output_config, nil when none
+	Authorization string           // the authorization metadata value
 	Metadata      metadata.MD
 }
 
@@ -47,6 +49,8 @@ type Server struct {
 	inputFails map[string]*inputFailure
 	shuffle    bool
 	echo       bool
+	omitIDs    bool
+	outputTime time.Time
 	payloads   map[string]*pb.Data
 	pat        string
 	records    []Request
@@ -151,8 +155,25 @@ func (s *Server) EchoInputIDs(on bool) {
 	s.echo = on
 }
 
+// OmitInputIDs, when on, leaves the input id out of every output's input
+// echo, as some models do; outputs stay in request order unless shuffled.
+func (s *Server) OmitInputIDs(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.omitIDs = on
+}
+
+// SetOutputTime stamps every output's created_at with t; the zero time
+// (the default) stamps the time of the call.
+func (s *Server) SetOutputTime(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outputTime = t
+}
+
 // SetPayload sets what the model modelID says about every input; see
-// Concepts, Boxes and Masks. Models without a payload answer Concepts("cat",
+// Concepts, Boxes, Masks, Polygons, Keypoints, Embeddings and Colors, or
+// combine their fields in one Data. Models without a payload answer Concepts("cat",
 // "dog", "tree"). The Data is shared by all outputs: do not change it later.
 func (s *Server) SetPayload(modelID string, data *pb.Data) {
 	s.mu.Lock()
@@ -213,10 +234,15 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 	s.records = append(s.records, Request{
 		Time: time.Now(), UserID: req.GetUserAppId().GetUserId(), AppID: req.GetUserAppId().GetAppId(),
 		ModelID: req.GetModelId(), VersionID: req.GetVersionId(), InputIDs: ids,
+		OutputConfig:  req.GetModel().GetModelVersion().GetOutputInfo().GetOutputConfig(),
 		Authorization: auth, Metadata: md.Copy(),
 	})
 	reqID := fmt.Sprintf("fake-%d", s.calls)
-	latency, pat, shuffle, echo := s.latency, s.pat, s.shuffle, s.echo
+	latency, pat := s.latency, s.pat
+	opts := answerOpts{shuffle: s.shuffle, echo: s.echo, omitIDs: s.omitIDs, createdAt: s.outputTime}
+	if opts.createdAt.IsZero() {
+		opts.createdAt = time.Now()
+	}
 	var fail *callFailure
 	throttled := false
 	switch {
@@ -267,31 +293,42 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 	case fail != nil:
 		return top(fail.code, "clarifaitest: scripted failure"), nil
 	}
-	return answer(req, inputCodes, payload, reqID, shuffle, echo), nil
+	return answer(req, inputCodes, payload, reqID, opts), nil
 }
 
-func answer(req *pb.PostModelOutputsRequest, failed []sc.StatusCode, payload *pb.Data, reqID string, shuffle, echo bool) *pb.MultiOutputResponse {
+// answerOpts are the scripted traits of one successful answer.
+type answerOpts struct {
+	shuffle, echo, omitIDs bool
+	createdAt              time.Time
+}
+
+func answer(req *pb.PostModelOutputsRequest, failed []sc.StatusCode, payload *pb.Data, reqID string, opts answerOpts) *pb.MultiOutputResponse {
 	model := &pb.Model{
 		Id: req.GetModelId(), UserId: req.GetUserAppId().GetUserId(), AppId: req.GetUserAppId().GetAppId(),
 		ModelVersion: &pb.ModelVersion{Id: or(req.GetVersionId(), "fake-version")},
 	}
 	okStatus := &sc.Status{Code: sc.StatusCode_SUCCESS, Description: "Ok"}
+	createdAt := timestamppb.New(opts.createdAt)
 	outputs := make([]*pb.Output, len(req.GetInputs()))
 	nFailed := 0
 	for k, in := range req.GetInputs() {
 		o := &pb.Output{
-			Id:     fmt.Sprintf("out-%d", k),
-			Model:  model,
-			Input:  &pb.Input{Id: in.GetId(), Data: &pb.Data{Image: &pb.Image{Url: in.GetData().GetImage().GetUrl()}}},
-			Status: okStatus,
-			Data:   payload,
+			Id:        fmt.Sprintf("%s-out-%d", reqID, k),
+			CreatedAt: createdAt,
+			Model:     model,
+			Input:     &pb.Input{Id: in.GetId(), Data: &pb.Data{Image: &pb.Image{Url: in.GetData().GetImage().GetUrl()}}},
+			Status:    okStatus,
+			Data:      payload,
+		}
+		if opts.omitIDs {
+			o.Input.Id = ""
 		}
 		switch {
 		case failed[k] != sc.StatusCode_ZERO:
 			nFailed++
 			o.Status = &sc.Status{Code: failed[k], Description: "clarifaitest: scripted input failure"}
 			o.Data = nil
-		case echo:
+		case opts.echo:
 			d := &pb.Data{Concepts: make([]*pb.Concept, 0, len(payload.GetConcepts())+1), Regions: payload.GetRegions()}
 			d.Concepts = append(d.Concepts, &pb.Concept{Id: in.GetId(), Name: "input-id", Value: 1})
 			o.Data = d
@@ -299,7 +336,7 @@ func answer(req *pb.PostModelOutputsRequest, failed []sc.StatusCode, payload *pb
 		}
 		outputs[k] = o
 	}
-	if shuffle {
+	if opts.shuffle {
 		rand.Shuffle(len(outputs), func(i, j int) { outputs[i], outputs[j] = outputs[j], outputs[i] })
 	}
 	code, desc := sc.StatusCode_SUCCESS, "Ok"

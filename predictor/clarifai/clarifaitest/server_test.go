@@ -3,6 +3,7 @@ package clarifaitest_test
 import (
 	"net"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -27,13 +28,19 @@ func call(t *testing.T, v2 pb.V2Client, auth string, ids ...string) (*pb.MultiOu
 	return v2.PostModelOutputs(ctx, req)
 }
 
-func TestServerScripts(t *testing.T) {
-	srv := clarifaitest.NewServer()
-	t.Cleanup(srv.Close)
+// dial connects a raw V2 client to srv for the test's duration.
+func dial(t *testing.T, srv *clarifaitest.Server) pb.V2Client {
+	t.Helper()
 	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
-	v2 := pb.NewV2Client(conn)
+	return pb.NewV2Client(conn)
+}
+
+func TestServerScripts(t *testing.T) {
+	srv := clarifaitest.NewServer()
+	t.Cleanup(srv.Close)
+	v2 := dial(t, srv)
 
 	srv.RequirePAT("k")
 	resp, err := call(t, v2, "Key wrong", "a")
@@ -77,6 +84,37 @@ func TestServerPayloads(t *testing.T) {
 	m := clarifaitest.Masks(2, 16).GetRegions()[1]
 	require.NotEmpty(t, m.GetRegionInfo().GetMask().GetImage().GetBase64())
 	require.Equal(t, "segment-1", m.GetData().GetConcepts()[0].GetName())
+
+	e := clarifaitest.Embeddings(2, 4).GetEmbeddings()
+	require.Len(t, e, 2)
+	require.Equal(t, []float32{1, 1.25, 1.5, 1.75}, e[1].GetVector())
+	require.Len(t, clarifaitest.Colors(9).GetColors(), 5, "the palette has 5")
+	p := clarifaitest.Polygons(2, 6).GetRegions()[1]
+	require.Len(t, p.GetRegionInfo().GetPolygon().GetPoints(), 6)
+	require.Equal(t, "track-1", p.GetTrackId())
+	k := clarifaitest.Keypoints(1, 5).GetRegions()[0].GetRegionInfo()
+	require.NotNil(t, k.GetPoint())
+	require.Len(t, k.GetKeypointLocations(), 5)
+	require.Equal(t, pb.Point_NOT_PRESENT, k.GetKeypointLocations()[2].GetVisibility())
+}
+
+func TestServerStampsOutputs(t *testing.T) {
+	srv := clarifaitest.NewServer()
+	t.Cleanup(srv.Close)
+	v2 := dial(t, srv)
+
+	before := time.Now()
+	resp, err := call(t, v2, "Key k", "a", "b")
+	require.NoError(t, err)
+	require.Equal(t, "fake-1-out-1", resp.GetOutputs()[1].GetId())
+	require.WithinRange(t, resp.GetOutputs()[0].GetCreatedAt().AsTime(), before, time.Now())
+
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	srv.SetOutputTime(at)
+	resp, err = call(t, v2, "Key k", "a")
+	require.NoError(t, err)
+	require.Equal(t, "fake-2-out-0", resp.GetOutputs()[0].GetId())
+	require.Equal(t, at, resp.GetOutputs()[0].GetCreatedAt().AsTime())
 }
 
 func TestNewServerOnServesTheGivenListener(t *testing.T) {
@@ -86,10 +124,7 @@ func TestNewServerOnServesTheGivenListener(t *testing.T) {
 	t.Cleanup(srv.Close)
 	require.Equal(t, lis.Addr().String(), srv.Addr())
 
-	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	resp, err := call(t, pb.NewV2Client(conn), "Key any", "a")
+	resp, err := call(t, dial(t, srv), "Key any", "a")
 	require.NoError(t, err)
 	require.Equal(t, sc.StatusCode_SUCCESS, resp.GetStatus().GetCode())
 }
