@@ -8,7 +8,8 @@
 // bytes (JPEG, PNG, GIF, BMP, TIFF, WebP: what Clarifai accepts), the
 // stored width and height, and for JPEG the EXIF orientation (tag 0x0112
 // of IFD0 in the first APP1 Exif segment; 1 when absent or invalid).
-// Anything else, or a header that cannot be read, is ErrUnsupportedFormat;
+// Anything else, a header that cannot be read, or a JPEG cut short (no
+// end-of-image marker after its first scan) is ErrUnsupportedFormat;
 // more than 85 megapixels is ErrTooManyPixels, before any pixel memory is
 // allocated. Header.DecodeBytes says how much memory Prepare will
 // allocate for it, so that a caller can take it from a budget first.

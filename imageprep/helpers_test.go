@@ -99,7 +99,7 @@ func forgedJPEG(w, h int) []byte {
 	sof := []byte{8, byte(h >> 8), byte(h), byte(w >> 8), byte(w), 3,
 		1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1}
 	b := withSegment([]byte{0xFF, 0xD8}, 0xC0, sof)
-	return append(b, 0xFF, 0xDA, 0, 2)
+	return append(b, 0xFF, 0xDA, 0, 2, 0xFF, 0xD9)
 }
 
 // allocated is how many bytes f allocates on the heap, kept or not.

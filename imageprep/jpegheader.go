@@ -20,7 +20,7 @@ type jpegInfo struct {
 // jpegComp is one component's id and sampling factors.
 type jpegComp struct{ id, h, v int }
 
-var errJPEGHeader = errors.New("malformed JPEG header")
+var errJPEGHeader = errors.New("malformed JPEG")
 
 // parseJPEG walks the markers from SOI to the first SOS. It reads any
 // frame type, so that a JPEG that needs no change is passed on even if
@@ -69,6 +69,13 @@ func parseJPEG(b []byte) (jpegInfo, error) {
 		case m == 0xDA: // SOS
 			if info.comps == nil {
 				return info, fmt.Errorf("%w: scan before frame", errJPEGHeader)
+			}
+			// Entropy-coded data stuffs every 0xFF, so FF D9 after the
+			// first scan is the end of the image: a file without it was
+			// cut short, even if it needs no decoding here. Data after
+			// it (Samsung's trailer) is allowed.
+			if !bytes.Contains(b[i:], []byte{0xFF, 0xD9}) {
+				return info, fmt.Errorf("%w: truncated: no end-of-image marker", errJPEGHeader)
 			}
 			return info, nil
 		}

@@ -24,6 +24,20 @@ type Options struct {
 	Quality int
 }
 
+// Validate reports the first setting out of range; Prepare itself takes
+// any value (a negative MaxSide is off, Quality is capped at 100).
+func (o Options) Validate() error {
+	switch {
+	case o.MaxSide < 0:
+		return fmt.Errorf("%w: MaxSide must not be negative, got %d", ErrInvalidConfig, o.MaxSide)
+	case o.MaxPixels < 0:
+		return fmt.Errorf("%w: MaxPixels must not be negative, got %d", ErrInvalidConfig, o.MaxPixels)
+	case o.Quality < 0 || o.Quality > 100:
+		return fmt.Errorf("%w: Quality must be in [0, 100], got %d", ErrInvalidConfig, o.Quality)
+	}
+	return nil
+}
+
 func (o Options) withDefaults() Options {
 	if o.MaxPixels <= 0 {
 		o.MaxPixels = DefaultMaxPixels

@@ -200,7 +200,8 @@ func lossyWebPHeader(w, h int) []byte {
 }
 
 func TestPrepareRefusesWhatIsNotAnImage(t *testing.T) {
-	full := withOrientation(encode(t, noise(64, 32, 3), "jpeg"), 6)
+	plain := encode(t, noise(64, 32, 3), "jpeg")
+	full := withOrientation(plain, 6)
 	tests := map[string][]byte{
 		"abc":                      []byte("abc"),
 		"empty":                    nil,
@@ -251,4 +252,12 @@ func pngHeader(t testing.TB, w, h int) []byte {
 	}
 	binary.BigEndian.PutUint32(ihdr[29:], crc32.ChecksumIEEE(ihdr[12:29]))
 	return ihdr
+}
+
+func TestOptionsValidate(t *testing.T) {
+	require.NoError(t, imageprep.Options{}.Validate())
+	require.NoError(t, imageprep.Options{Orient: true, MaxSide: 1024, MaxPixels: 1e6, Quality: 85}.Validate())
+	for _, o := range []imageprep.Options{{MaxSide: -1}, {MaxPixels: -1}, {Quality: 101}, {Quality: -5}} {
+		require.ErrorIs(t, o.Validate(), imageprep.ErrInvalidConfig, "%+v", o)
+	}
 }
