@@ -15,6 +15,7 @@ type jpegInfo struct {
 	orientation   int      // EXIF orientation, 1 when absent or invalid
 	icc           [][]byte // APP2 ICC_PROFILE segments, marker and length included
 	adobe         int      // APP14 Adobe colour transform, -1 when absent
+	jfif          bool     // an APP0 JFIF segment: YCbCr for sure
 }
 
 // jpegComp is one component's id and sampling factors.
@@ -57,6 +58,8 @@ func parseJPEG(b []byte) (jpegInfo, error) {
 			info.orientation = exifOrientation(seg[6:])
 		case m == 0xE2 && bytes.HasPrefix(seg, []byte("ICC_PROFILE\x00")):
 			info.icc = append(info.icc, b[i:i+2+n])
+		case m == 0xE0 && bytes.HasPrefix(seg, []byte("JFIF\x00")):
+			info.jfif = true
 		case m == 0xEE && len(seg) >= 12 && bytes.HasPrefix(seg, []byte("Adobe")):
 			info.adobe = int(seg[11])
 		case isSOF(m):
@@ -171,13 +174,14 @@ func (info jpegInfo) decodeBytes() float64 {
 }
 
 // rgb reports whether the three components are R, G and B rather than
-// YCbCr, as image/jpeg decides it: by the Adobe transform, else by ids.
+// YCbCr, as image/jpeg decides it: not with JFIF, yes with Adobe
+// transform 0, else by the component ids.
 func (info jpegInfo) rgb() bool {
-	if len(info.comps) != 3 {
+	if len(info.comps) != 3 || info.jfif {
 		return false
 	}
-	if info.adobe >= 0 {
-		return info.adobe == 0
+	if info.adobe == 0 {
+		return true
 	}
 	c := info.comps
 	return c[0].id == 'R' && c[1].id == 'G' && c[2].id == 'B'

@@ -112,8 +112,10 @@ func Prepare(data []byte, opts Options) (img Image, err error) {
 	if err != nil {
 		return Image{}, err
 	}
-	if b := m.Bounds(); b.Dx() != h.Width || b.Dy() != h.Height {
-		return Image{}, fmt.Errorf("%w: header says %dx%d, pixels are %dx%d", ErrUnsupportedFormat, h.Width, h.Height, b.Dx(), b.Dy())
+	// A GIF's first frame may cover part of its screen; nothing else may
+	// disagree with its header.
+	if b := m.Bounds(); b.Empty() || !b.In(image.Rect(0, 0, h.Width, h.Height)) {
+		return Image{}, fmt.Errorf("%w: header says %dx%d, pixels are %v", ErrUnsupportedFormat, h.Width, h.Height, b)
 	}
 	out, err := transform(m, p, h, opts.Quality)
 	if err != nil {
@@ -150,13 +152,17 @@ func (h Header) decodePixels(data []byte) (image.Image, error) {
 // transform scales and orients m as p says and encodes the result.
 func transform(m image.Image, p plan, h Header, quality int) (Image, error) {
 	jq := &jpeg.Options{Quality: quality}
+	whole := m.Bounds() == image.Rect(0, 0, h.Width, h.Height)
 	switch m := m.(type) {
 	case *image.YCbCr:
-		if r, ok := transposed(m.SubsampleRatio); ok || p.orientation < 5 {
+		if r, ok := transposed(m.SubsampleRatio); whole && (ok || p.orientation < 5) {
 			out := transformYCbCr(m, p, r)
 			return encodeJPEG(out, jq, h.jpeg.icc)
 		}
 	case *image.Gray:
+		if !whole {
+			break
+		}
 		src := plane{pix: m.Pix[m.PixOffset(m.Rect.Min.X, m.Rect.Min.Y):], w: h.Width, h: h.Height, stride: m.Stride, ch: 1}
 		out := image.NewGray(outRect(p))
 		transformPlane(plane{pix: out.Pix, w: out.Rect.Dx(), h: out.Rect.Dy(), stride: out.Stride, ch: 1}, src, p)
@@ -165,9 +171,9 @@ func transform(m image.Image, p plan, h Header, quality int) (Image, error) {
 	// Everything else goes through premultiplied RGBA. ICC profiles are
 	// dropped here: a CMYK profile would not describe the RGB output.
 	rgba, ok := m.(*image.RGBA)
-	if !ok || rgba.Rect.Min != (image.Point{}) {
+	if !ok || !whole {
 		rgba = image.NewRGBA(image.Rect(0, 0, h.Width, h.Height))
-		draw.Draw(rgba, rgba.Rect, m, m.Bounds().Min, draw.Src)
+		draw.Draw(rgba, m.Bounds(), m, m.Bounds().Min, draw.Src)
 	}
 	src := plane{pix: rgba.Pix, w: h.Width, h: h.Height, stride: rgba.Stride, ch: 4}
 	out := image.NewRGBA(outRect(p))

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/gif"
 	"image/png"
 	"testing"
 
@@ -260,4 +261,28 @@ func TestOptionsValidate(t *testing.T) {
 	for _, o := range []imageprep.Options{{MaxSide: -1}, {MaxPixels: -1}, {Quality: 101}, {Quality: -5}} {
 		require.ErrorIs(t, o.Validate(), imageprep.ErrInvalidConfig, "%+v", o)
 	}
+}
+
+// A GIF's first frame may cover only part of its screen: the rest is
+// transparent, so the image comes out as a PNG of the screen's size.
+func TestPreparePlacesAPartialGIFFrame(t *testing.T) {
+	pal := color.Palette{color.Transparent, red}
+	frame := image.NewPaletted(image.Rect(32, 0, 64, 32), pal)
+	for i := range frame.Pix {
+		frame.Pix[i] = 1
+	}
+	var b bytes.Buffer
+	require.NoError(t, gif.EncodeAll(&b, &gif.GIF{
+		Image:  []*image.Paletted{frame},
+		Delay:  []int{0},
+		Config: image.Config{ColorModel: pal, Width: 64, Height: 32},
+	}))
+	img, err := imageprep.Prepare(b.Bytes(), imageprep.Options{MaxSide: 32})
+	require.NoError(t, err)
+	require.Equal(t, "png", img.Format)
+	m := decode(t, img.Bytes)
+	require.Equal(t, image.Rect(0, 0, 32, 16), m.Bounds())
+	_, _, _, a := m.At(4, 8).RGBA()
+	require.Zero(t, a, "left half is transparent")
+	require.True(t, near(m.At(28, 8), red, 8), "right half is red: %v", m.At(28, 8))
 }
