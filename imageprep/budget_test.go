@@ -52,7 +52,7 @@ func TestDecodeBytesCoversPrepare(t *testing.T) {
 		"tiff":      encode(t, photo, "tiff"),
 	}
 	for name, data := range inputs {
-		for _, opts := range []imageprep.Options{{Orient: true}, {Orient: true, MaxSide: 500}, {MaxSide: 1000, Quality: 100}} {
+		for _, opts := range []imageprep.Options{{Orient: true}, {Orient: true, MaxSide: 300}, {MaxSide: 500, Quality: 100}} {
 			_, err := requireWithinBudget(t, data, opts)
 			require.NoError(t, err, name)
 		}
