@@ -73,7 +73,7 @@
 //
 // # Inputs and failures
 //
-// An input is its bytes or a URL that the Fetcher downloads (http and
+// An input is its bytes or a URL that imageprep.Fetcher downloads (http and
 // https only, redirects only to http(s) and at most FetchConfig.MaxRedirects,
 // FetchConfig.Timeout for the whole download, 5xx, 429 and network
 // errors retried FetchConfig.Retries times). Failures are

@@ -3,6 +3,7 @@ package local
 import (
 	"errors"
 
+	"github.com/imgpredict/worker/imageprep"
 	"github.com/imgpredict/worker/predictor"
 )
 
@@ -27,9 +28,6 @@ const (
 var (
 	ErrTooLarge          = errors.New("image too large")
 	ErrUnsupportedFormat = errors.New("unsupported image format")
-	ErrBadScheme         = errors.New("only http and https URLs are fetched")
-	ErrTooManyRedirects  = errors.New("too many redirects")
-	ErrPrivateAddress    = errors.New("address is not public")
 )
 
 func inputError(code uint32, reason, desc string, err error) *predictor.Error {
@@ -42,8 +40,17 @@ func inputError(code uint32, reason, desc string, err error) *predictor.Error {
 	}
 }
 
-func downloadError(desc string, err error) *predictor.Error {
-	return inputError(codeDownloadFailed, ReasonDownloadFailed, desc, err)
+// fetchError classifies a failed download; ctx's own error passes as is.
+func fetchError(err error) error {
+	fe, ok := errors.AsType[*imageprep.FetchError](err)
+	switch {
+	case !ok:
+		return err
+	case errors.Is(fe.Kind, imageprep.ErrTooLarge):
+		return tooLargeError(fe.Detail)
+	default:
+		return inputError(codeDownloadFailed, ReasonDownloadFailed, fe.Detail, fe.Err)
+	}
 }
 
 func tooLargeError(desc string) *predictor.Error {

@@ -90,6 +90,16 @@ func predictErr(t testing.TB, p *local.Predictor, in predictor.Input) *predictor
 	return pe
 }
 
+// requireFetchErr checks that err is a permanent input error with reason.
+func requireFetchErr(t *testing.T, err error, reason string) *predictor.Error {
+	t.Helper()
+	pe, ok := errors.AsType[*predictor.Error](err)
+	require.True(t, ok, "want *predictor.Error, got %v", err)
+	require.Equal(t, reason, pe.Reason, "%v", pe)
+	require.Equal(t, predictor.PermanentInput, pe.Class)
+	return pe
+}
+
 // colorShares maps colour names to their share, and checks they add up to 1.
 func colorShares(t testing.TB, pred *predictor.Prediction) map[string]float32 {
 	t.Helper()

@@ -197,7 +197,7 @@ func TestConfigValidate(t *testing.T) {
 		{local.Config{SampleSize: 2}, "SampleSize"},
 		{local.Config{MaskSize: 5000}, "MaskSize"},
 		{local.Config{MaxPixels: -1}, "MaxPixels"},
-		{local.Config{Fetch: local.FetchConfig{ConnectTimeout: -time.Second}}, "Fetch.ConnectTimeout"},
+		{local.Config{Fetch: local.FetchConfig{ConnectTimeout: -time.Second}}, "ConnectTimeout"},
 	}
 	for _, tt := range tests {
 		_, err := local.New(tt.cfg, zerolog.Nop())

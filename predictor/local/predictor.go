@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/imgpredict/worker/imageprep"
 	"github.com/imgpredict/worker/predictor"
 )
 
@@ -21,7 +22,7 @@ func Model() predictor.Model {
 // Predictor is the offline local-color model. It is safe for concurrent use.
 type Predictor struct {
 	cfg   Config
-	fetch *Fetcher
+	fetch *imageprep.Fetcher
 	sem   chan struct{} // bounds decoding and analysis across calls
 	log   zerolog.Logger
 }
@@ -33,7 +34,7 @@ func New(cfg Config, log zerolog.Logger) (*Predictor, error) {
 		return nil, err
 	}
 	log = log.With().Str("component", "local-predictor").Logger()
-	f, err := NewFetcher(cfg.Fetch, log)
+	f, err := imageprep.NewFetcher(cfg.Fetch, log)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (p *Predictor) run(ctx context.Context, in predictor.Input) (*predictor.Pre
 	case in.URL != "":
 		var err error
 		if data, err = p.fetch.Fetch(ctx, in.URL); err != nil {
-			return nil, err
+			return nil, fetchError(err)
 		}
 	case len(in.Bytes) == 0:
 		return nil, inputError(codeInvalidArgument, ReasonInvalidInput, "neither URL nor bytes set", nil)

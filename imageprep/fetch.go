@@ -1,4 +1,4 @@
-package local
+package imageprep
 
 import (
 	"context"
@@ -25,7 +25,7 @@ type Fetcher struct {
 
 // NewFetcher returns a Fetcher with its own connection pool.
 func NewFetcher(cfg FetchConfig, log zerolog.Logger) (*Fetcher, error) {
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -70,9 +70,10 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// Fetch returns the body of rawURL. Failures are *predictor.Error
-// (input_download_failed or image_too_large), except that ctx's own
-// error is returned as is: a cancelled caller has not judged the input.
+// Fetch returns the body of rawURL. Failures are *FetchError, which
+// errors.Is matches to ErrDownloadFailed or ErrTooLarge, except that
+// ctx's own error is returned as is: a cancelled caller has not judged
+// the input.
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
