@@ -146,7 +146,8 @@ func schemaModel(m predictor.Model) schemas.Model {
 }
 
 // result turns a prediction into the published result. p.Model is the
-// model that ran, filled by the predictor.
+// model that ran, filled by the predictor. Coordinates are clamped to
+// [0, 1], as the schema promises.
 func (t *task) result(p *predictor.Prediction, now time.Time) *schemas.Result {
 	ev := &t.m.event
 	r := &schemas.Result{
@@ -160,17 +161,62 @@ func (t *task) result(p *predictor.Prediction, now time.Time) *schemas.Result {
 		Source:        t.m.source(),
 		PredictedAt:   now.UTC(),
 	}
+	if p.OutputID != "" || !p.CreatedAt.IsZero() {
+		r.Output = &schemas.OutputInfo{ID: p.OutputID, CreatedAt: p.CreatedAt.UTC()}
+	}
+	for _, e := range p.Embeddings {
+		r.Embeddings = append(r.Embeddings, schemas.Embedding{Vector: e.Vector, NumDimensions: e.NumDimensions})
+	}
+	for _, c := range p.Colors {
+		out := schemas.Color{RawHex: c.RawHex, Value: c.Value}
+		if c.W3CHex != "" || c.W3CName != "" {
+			out.W3C = &schemas.W3CColor{Hex: c.W3CHex, Name: c.W3CName}
+		}
+		r.Colors = append(r.Colors, out)
+	}
 	for _, rg := range p.Regions {
-		out := schemas.Region{ID: rg.ID, Value: rg.Value, Concepts: concepts(rg.Concepts)}
-		if b := rg.Box; b != nil {
-			out.BoundingBox = &schemas.BoundingBox{TopRow: b.TopRow, LeftCol: b.LeftCol, BottomRow: b.BottomRow, RightCol: b.RightCol}
-		}
-		if len(rg.Mask) > 0 {
-			out.Mask = &schemas.Mask{PNG: rg.Mask}
-		}
-		r.Regions = append(r.Regions, out)
+		r.Regions = append(r.Regions, region(rg))
 	}
 	return r
+}
+
+func region(rg predictor.Region) schemas.Region {
+	out := schemas.Region{ID: rg.ID, Value: rg.Value, Concepts: concepts(rg.Concepts), TrackID: rg.TrackID,
+		Polygon: points(rg.Polygon), Keypoints: points(rg.Keypoints)}
+	if b := rg.Box; b != nil {
+		out.BoundingBox = &schemas.BoundingBox{TopRow: unit(b.TopRow), LeftCol: unit(b.LeftCol), BottomRow: unit(b.BottomRow), RightCol: unit(b.RightCol)}
+	}
+	if pt := rg.Point; pt != nil {
+		p := point(*pt)
+		out.Point = &p
+	}
+	if len(rg.Mask) > 0 {
+		out.Mask = &schemas.Mask{PNG: rg.Mask}
+	}
+	return out
+}
+
+func points(ps []predictor.Point) []schemas.Point {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]schemas.Point, len(ps))
+	for i, p := range ps {
+		out[i] = point(p)
+	}
+	return out
+}
+
+func point(p predictor.Point) schemas.Point {
+	return schemas.Point{Row: unit(p.Row), Col: unit(p.Col), Z: p.Z, Visibility: p.Visibility}
+}
+
+// unit clamps a normalised coordinate into [0, 1]; NaN becomes 0.
+func unit(v float32) float32 {
+	if v != v {
+		return 0
+	}
+	return min(max(v, 0), 1)
 }
 
 func concepts(cs []predictor.Concept) []schemas.Concept {

@@ -52,6 +52,8 @@ func defaultConfig() *config {
 			RateLimit:     clarifai.DefaultRateLimit,
 			CallTimeout:   clarifai.DefaultCallTimeout,
 			ThrottlePause: clarifai.DefaultThrottlePause,
+			MaxCallBytes:  clarifai.DefaultMaxCallBytes,
+			Version:       version,
 		},
 		Consumer:  consumer.DefaultConfig(),
 		Publisher: publisher.DefaultConfig(),
@@ -76,6 +78,7 @@ func workerSettings(cfg *config) settings {
 		{"CLARIFAI_RATE_LIMIT", "predict calls per second over all goroutines", float(&cl.RateLimit)},
 		{"CLARIFAI_CALL_TIMEOUT", "deadline of one predict call", duration(&cl.CallTimeout)},
 		{"CLARIFAI_THROTTLE_PAUSE", "pause of all calls after a throttling answer", duration(&cl.ThrottlePause)},
+		{"CLARIFAI_MAX_CALL_BYTES", "image bytes of one predict call; a batch is split before it (Clarifai takes < 128 MB per request)", size(&cl.MaxCallBytes)},
 		{"WORKER_PREDICTOR", "clarifai or local (default: local with --embedded and no PAT, else clarifai)", str(&cfg.Predictor)},
 		{"LOCAL_FETCH_ALLOW_PRIVATE", "local predictor: let image URLs reach loopback, private and link-local addresses", boolean(&cfg.Local.Fetch.AllowPrivate)},
 		{"WORKER_STREAM", "input stream, when the worker creates it (an existing stream that captures WORKER_SUBJECTS is used whatever its name)", str(&c.Stream)},
@@ -155,6 +158,10 @@ func (cfg *config) validate() error {
 		return fmt.Errorf("invalid LOG_LEVEL %q: must be debug, info, warn or error", cfg.LogLevel)
 	case cfg.LogFormat != "json" && cfg.LogFormat != "console":
 		return fmt.Errorf("invalid LOG_FORMAT %q: must be json or console", cfg.LogFormat)
+	case cfg.Predictor == "clarifai" && cfg.Clarifai.RateLimit <= 0:
+		return fmt.Errorf("invalid CLARIFAI_RATE_LIMIT %g: must be above 0", cfg.Clarifai.RateLimit)
+	case cfg.Predictor == "clarifai" && cfg.Clarifai.CallTimeout <= 0:
+		return fmt.Errorf("invalid CLARIFAI_CALL_TIMEOUT %s: must be above 0", cfg.Clarifai.CallTimeout)
 	case cfg.PprofAddr != "" && cfg.PprofAddr == cfg.HTTPAddr:
 		return fmt.Errorf("invalid WORKER_PPROF_ADDR %q: profiles must not be served on the metrics address", cfg.PprofAddr)
 	}

@@ -116,7 +116,7 @@ var sizeUnits = []struct {
 }{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
 
 // size parses a byte count with an optional KiB, MiB or GiB suffix.
-func size(p *int64) parser {
+func size[T int | int64](p *T) parser {
 	return parser{fn: func(v string) error {
 		mult := int64(1)
 		for _, u := range sizeUnits {
@@ -126,15 +126,16 @@ func size(p *int64) parser {
 			}
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		*p = n * mult
+		*p = T(n * mult)
 		return err
 	}, show: func() string {
+		n := int64(*p)
 		for _, u := range sizeUnits {
-			if *p != 0 && *p%u.mult == 0 {
-				return strconv.FormatInt(*p/u.mult, 10) + u.suffix
+			if n != 0 && n%u.mult == 0 {
+				return strconv.FormatInt(n/u.mult, 10) + u.suffix
 			}
 		}
-		return strconv.FormatInt(*p, 10)
+		return strconv.FormatInt(n, 10)
 	}}
 }
 

@@ -21,6 +21,7 @@ import (
 	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
 	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
 	"github.com/imgpredict/worker/predictor/clarifai/clarifaitest"
+	"github.com/imgpredict/worker/schemas"
 )
 
 const testPAT = "pat-5ecret-do-not-log-91f3"
@@ -335,7 +336,7 @@ func TestMixedStatusPermanentInputFailsOnlyThatInput(t *testing.T) {
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
 
 	require.NotNil(t, out[0].Prediction)
-	pe := requireError(t, out[1], predictor.PermanentInput, clarifai.ReasonUnsupportedFormat)
+	pe := requireError(t, out[1], predictor.PermanentInput, schemas.ReasonUnsupportedFormat)
 	require.Equal(t, uint32(30101), pe.Code)
 	require.NotNil(t, out[2].Prediction)
 	require.Equal(t, 1, env.srv.Calls(), "a permanent input failure is not retried")
@@ -367,7 +368,7 @@ func TestDownloadFailureNextToABadInputIsRetriedAlone(t *testing.T) {
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
 
 	require.NoError(t, out[0].Err, "collateral 30002 must be retried before it is trusted")
-	requireError(t, out[1], predictor.PermanentInput, clarifai.ReasonInvalidInput)
+	requireError(t, out[1], predictor.PermanentInput, schemas.ReasonInvalidInput)
 	require.NoError(t, out[2].Err)
 	reqs := env.srv.Requests()
 	require.Len(t, reqs, 2)
@@ -381,7 +382,7 @@ func TestDownloadFailureOnItsOwnIsPermanent(t *testing.T) {
 
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
 
-	requireError(t, out[1], predictor.PermanentInput, clarifai.ReasonInputDownloadFailed)
+	requireError(t, out[1], predictor.PermanentInput, schemas.ReasonInputDownloadFailed)
 	require.Equal(t, 1, env.srv.Calls())
 }
 
@@ -391,7 +392,7 @@ func TestWholeCallFailures(t *testing.T) {
 		env.srv.FailCalls(1, sc.StatusCode_MODEL_DOES_NOT_EXIST)
 		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(3)})
 		for _, o := range out {
-			requireError(t, o, predictor.Permanent, clarifai.ReasonModelNotFound)
+			requireError(t, o, predictor.Permanent, schemas.ReasonModelNotFound)
 		}
 		require.Equal(t, 1, env.srv.Calls())
 	})
@@ -409,7 +410,7 @@ func TestWholeCallFailures(t *testing.T) {
 		env.srv.FailCallsGRPC(1000, codes.Unavailable)
 		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
 		for _, o := range out {
-			requireError(t, o, predictor.Transient, clarifai.ReasonTransportError)
+			requireError(t, o, predictor.Transient, schemas.ReasonTransportError)
 			require.True(t, predictor.IsTransient(o.Err))
 		}
 		require.Greater(t, env.srv.Calls(), 1)
@@ -430,15 +431,15 @@ func TestAccountFailuresAreHeldNotRetried(t *testing.T) {
 		class  predictor.Class
 		reason string
 	}{
-		{"11007", inBand(sc.StatusCode_CONN_INSUFFICIENT_SCOPES), predictor.Account, clarifai.ReasonAuthFailed},
-		{"11008", inBand(sc.StatusCode_CONN_KEY_INVALID), predictor.Account, clarifai.ReasonAuthFailed},
-		{"11004", inBand(sc.StatusCode_CONN_EXCEED_MONTHLY_LIMIT), predictor.Account, clarifai.ReasonQuotaExceeded},
-		{"11006", inBand(sc.StatusCode_CONN_EXCEEDS_LIMITS), predictor.Account, clarifai.ReasonQuotaExceeded},
-		{"60006", inBand(sc.StatusCode_LICENSE_VOLUME_EXCEEDED), predictor.Account, clarifai.ReasonQuotaExceeded},
-		{"11000", inBand(sc.StatusCode_CONN_ACCOUNT_ISSUES), predictor.Account, clarifai.ReasonAccountIssue},
+		{"11007", inBand(sc.StatusCode_CONN_INSUFFICIENT_SCOPES), predictor.Account, schemas.ReasonAuthFailed},
+		{"11008", inBand(sc.StatusCode_CONN_KEY_INVALID), predictor.Account, schemas.ReasonAuthFailed},
+		{"11004", inBand(sc.StatusCode_CONN_EXCEED_MONTHLY_LIMIT), predictor.Account, schemas.ReasonQuotaExceeded},
+		{"11006", inBand(sc.StatusCode_CONN_EXCEEDS_LIMITS), predictor.Account, schemas.ReasonQuotaExceeded},
+		{"60006", inBand(sc.StatusCode_LICENSE_VOLUME_EXCEEDED), predictor.Account, schemas.ReasonQuotaExceeded},
+		{"11000", inBand(sc.StatusCode_CONN_ACCOUNT_ISSUES), predictor.Account, schemas.ReasonAccountIssue},
 		{"gRPC UNAUTHENTICATED", func(s *clarifaitest.Server) { s.FailCallsGRPC(10, codes.Unauthenticated) },
-			predictor.Account, clarifai.ReasonAuthFailed},
-		{"21201 per model", inBand(sc.StatusCode_MODEL_PERMISSION_DENIED), predictor.Permanent, clarifai.ReasonAuthFailed},
+			predictor.Account, schemas.ReasonAuthFailed},
+		{"21201 per model", inBand(sc.StatusCode_MODEL_PERMISSION_DENIED), predictor.Permanent, schemas.ReasonAuthFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t, nil)
@@ -492,10 +493,10 @@ func TestInvalidInputsFailWithoutACall(t *testing.T) {
 	}
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: in})
 	for _, i := range []int{0, 1, 2} {
-		requireError(t, out[i], predictor.PermanentInput, clarifai.ReasonInvalidInput)
+		requireError(t, out[i], predictor.PermanentInput, schemas.ReasonInvalidInput)
 	}
 	require.NoError(t, out[3].Err)
-	requireError(t, out[4], predictor.PermanentInput, clarifai.ReasonDuplicateInputID)
+	requireError(t, out[4], predictor.PermanentInput, schemas.ReasonDuplicateInputID)
 	require.Equal(t, 1, env.srv.Calls())
 	require.Equal(t, []string{"dup"}, env.srv.Requests()[0].InputIDs)
 }
@@ -560,7 +561,7 @@ func TestPATNeverLogged(t *testing.T) {
 	out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
 	var msgs []string
 	for _, o := range out {
-		requireError(t, o, predictor.Account, clarifai.ReasonAuthFailed)
+		requireError(t, o, predictor.Account, schemas.ReasonAuthFailed)
 		msgs = append(msgs, o.Err.Error())
 	}
 	require.Equal(t, "Key "+testPAT, env.srv.Requests()[0].Authorization)
@@ -618,7 +619,7 @@ func TestLargeResponses(t *testing.T) {
 		env.srv.SetPayload(testModel.ID, bigMasks(20, 64<<10))
 		out := env.client.Predict(t.Context(), predictor.Request{Model: testModel, Inputs: inputs(2)})
 		for _, o := range out {
-			requireError(t, o, predictor.PermanentInput, clarifai.ReasonMessageTooLarge)
+			requireError(t, o, predictor.PermanentInput, schemas.ReasonMessageTooLarge)
 		}
 		require.Equal(t, []int{1, 1, 2}, batchSizes(env.srv))
 	})

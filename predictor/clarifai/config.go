@@ -108,15 +108,15 @@ func (c ClientConfig) Validate() error {
 	c.setDefaults()
 	switch {
 	case c.PAT == "":
-		return fmt.Errorf("%w: PAT is required", ErrInvalidConfig)
-	case c.CallTimeout < 0:
-		return fmt.Errorf("%w: CallTimeout must be positive, got %s", ErrInvalidConfig, c.CallTimeout)
+		return fmt.Errorf("%w: CLARIFAI_PAT is required", ErrInvalidConfig)
+	case c.CallTimeout <= 0:
+		return fmt.Errorf("%w: CLARIFAI_CALL_TIMEOUT must be positive, got %s", ErrInvalidConfig, c.CallTimeout)
 	case c.MaxBatch < 1 || c.MaxBatch > predictor.MaxInputsPerCall:
-		return fmt.Errorf("%w: MaxBatch must be in 1..%d, got %d", ErrInvalidConfig, predictor.MaxInputsPerCall, c.MaxBatch)
+		return fmt.Errorf("%w: WORKER_BATCH_SIZE must be in 1..%d, got %d", ErrInvalidConfig, predictor.MaxInputsPerCall, c.MaxBatch)
 	case c.MaxCallBytes < 0:
-		return fmt.Errorf("%w: MaxCallBytes must be positive, got %d", ErrInvalidConfig, c.MaxCallBytes)
-	case c.RateLimit < 0:
-		return fmt.Errorf("%w: RateLimit must be positive, got %g", ErrInvalidConfig, c.RateLimit)
+		return fmt.Errorf("%w: CLARIFAI_MAX_CALL_BYTES must be positive, got %d", ErrInvalidConfig, c.MaxCallBytes)
+	case c.RateLimit <= 0:
+		return fmt.Errorf("%w: CLARIFAI_RATE_LIMIT must be positive, got %g", ErrInvalidConfig, c.RateLimit)
 	case c.Burst < 0:
 		return fmt.Errorf("%w: Burst must be positive, got %d", ErrInvalidConfig, c.Burst)
 	case c.RetryInitial < 0 || c.RetryMax < c.RetryInitial:
@@ -124,7 +124,7 @@ func (c ClientConfig) Validate() error {
 	case c.RetryMaxElapsed < 0:
 		return fmt.Errorf("%w: RetryMaxElapsed must be positive, got %s", ErrInvalidConfig, c.RetryMaxElapsed)
 	case c.ThrottlePause < 0:
-		return fmt.Errorf("%w: ThrottlePause must be positive, got %s", ErrInvalidConfig, c.ThrottlePause)
+		return fmt.Errorf("%w: CLARIFAI_THROTTLE_PAUSE must be positive, got %s", ErrInvalidConfig, c.ThrottlePause)
 	case c.MaxRecvMsgSize < 0:
 		return fmt.Errorf("%w: MaxRecvMsgSize must be positive, got %d", ErrInvalidConfig, c.MaxRecvMsgSize)
 	case c.KeepaliveTime < 0 || c.KeepaliveTimeout < 0:

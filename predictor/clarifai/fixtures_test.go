@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/schemas"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
@@ -226,7 +227,7 @@ func TestMapFixtureResponses(t *testing.T) {
 		res, whole := mapFixture(t, "response_mixed_status", []int{0, 1})
 		require.Nil(t, whole)
 		require.NotNil(t, res[0].pred)
-		require.Equal(t, &predictor.Error{Class: predictor.PermanentInput, Code: 30002, Reason: ReasonInputDownloadFailed,
+		require.Equal(t, &predictor.Error{Class: predictor.PermanentInput, Code: 30002, Reason: schemas.ReasonInputDownloadFailed,
 			Description: "Download failed; check URL: 404 Not Found", ReqID: "fixture-req-2"}, res[1].err)
 	})
 	for _, tc := range []struct {
@@ -234,9 +235,9 @@ func TestMapFixtureResponses(t *testing.T) {
 		class  predictor.Class
 		reason string
 	}{
-		{"response_throttled", predictor.Transient, ReasonThrottled},
-		{"response_model_busy", predictor.Transient, ReasonModelUnavailable},
-		{"response_model_does_not_exist", predictor.Permanent, ReasonModelNotFound},
+		{"response_throttled", predictor.Transient, schemas.ReasonThrottled},
+		{"response_model_busy", predictor.Transient, schemas.ReasonModelUnavailable},
+		{"response_model_does_not_exist", predictor.Permanent, schemas.ReasonModelNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, whole := mapFixture(t, tc.name, []int{0, 1})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/schemas"
 
 	"github.com/cenkalti/backoff/v4"
 	"google.golang.org/grpc"
@@ -32,7 +33,7 @@ func (c *Client) Predict(ctx context.Context, req predictor.Request) []predictor
 		// Outputs are matched by id: a second input with the same id
 		// could never be told apart from the first.
 		if _, dup := seen[in.ID]; dup {
-			res[i].err = &predictor.Error{Class: predictor.PermanentInput, Reason: ReasonDuplicateInputID,
+			res[i].err = &predictor.Error{Class: predictor.PermanentInput, Reason: schemas.ReasonDuplicateInputID,
 				Description: "another input of the request has the same id"}
 			continue
 		}
@@ -89,9 +90,9 @@ func (c *Client) calls(req *predictor.Request, idx []int) iter.Seq[[]int] {
 func checkInput(in predictor.Input) *predictor.Error {
 	switch {
 	case in.ID == "":
-		return &predictor.Error{Class: predictor.PermanentInput, Reason: ReasonInvalidInput, Description: "input has no id"}
+		return &predictor.Error{Class: predictor.PermanentInput, Reason: schemas.ReasonInvalidInput, Description: "input has no id"}
 	case (in.URL == "") == (len(in.Bytes) == 0):
-		return &predictor.Error{Class: predictor.PermanentInput, Reason: ReasonInvalidInput,
+		return &predictor.Error{Class: predictor.PermanentInput, Reason: schemas.ReasonInvalidInput,
 			Description: "input must have exactly one of URL and bytes"}
 	}
 	return nil
@@ -117,7 +118,7 @@ func (c *Client) run(ctx context.Context, req *predictor.Request, idx []int, res
 		var retry []int
 		cause := ""
 		if whole != nil {
-			if whole.Reason == ReasonMessageTooLarge && len(pending) > 1 {
+			if whole.Reason == schemas.ReasonMessageTooLarge && len(pending) > 1 {
 				// Permanent for this batch size only: try halves.
 				h := len(pending) / 2
 				c.log.Info().Int("batch", len(pending)).Msg("clarifai message too large, splitting the batch")
@@ -125,7 +126,7 @@ func (c *Client) run(ctx context.Context, req *predictor.Request, idx []int, res
 				side.Go(func() { c.run(ctx, req, pending[h:], res) })
 				return
 			}
-			if whole.Reason == ReasonMessageTooLarge {
+			if whole.Reason == schemas.ReasonMessageTooLarge {
 				whole.Class = predictor.PermanentInput // this one input's answer is too big
 			}
 			for _, i := range pending {
@@ -146,7 +147,7 @@ func (c *Client) run(ctx context.Context, req *predictor.Request, idx []int, res
 				case suspect && r.err.Code == uint32(sc.StatusCode_INPUT_DOWNLOAD_FAILED):
 					// Possibly collateral damage of another input's
 					// failure: judge it on its own, once.
-					c.countRetry(ReasonInputDownloadFailed+"_collateral", attempt, 0, 1)
+					c.countRetry(schemas.ReasonInputDownloadFailed+"_collateral", attempt, 0, 1)
 					side.Go(func() { c.run(ctx, req, []int{i}, res) })
 				case predictor.IsTransient(r.err):
 					retry, cause = append(retry, i), r.err.Reason
@@ -230,7 +231,7 @@ func (c *Client) call(ctx context.Context, req *predictor.Request, idx []int, ou
 	c.metrics.calls.WithLabelValues(outcome).Inc()
 
 	switch {
-	case whole != nil && whole.Reason == ReasonThrottled:
+	case whole != nil && whole.Reason == schemas.ReasonThrottled:
 		if c.quota.Throttled() {
 			c.metrics.throttlePauses.Inc()
 			c.log.Warn().Dur("pause", c.cfg.ThrottlePause).Float64("rate", c.quota.Rate()).

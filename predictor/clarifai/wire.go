@@ -4,6 +4,7 @@ import (
 	"github.com/imgpredict/worker/predictor"
 	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
 	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
+	"github.com/imgpredict/worker/schemas"
 )
 
 // result is the fate of one input of one call.
@@ -77,7 +78,7 @@ func mapResponse(resp *pb.MultiOutputResponse, req *predictor.Request, idx []int
 	if len(outputs) == 0 {
 		if top.GetCode() == sc.StatusCode_SUCCESS {
 			for k := range idx {
-				res[k] = result{err: &predictor.Error{Class: predictor.TransientInput, Reason: ReasonOutputMissing,
+				res[k] = result{err: &predictor.Error{Class: predictor.TransientInput, Reason: schemas.ReasonOutputMissing,
 					Description: "response has no output for this input", ReqID: reqID}}
 			}
 			return nil
@@ -142,10 +143,10 @@ func mapResponse(resp *pb.MultiOutputResponse, req *predictor.Request, idx []int
 	for k, s := range state {
 		switch s {
 		case 0:
-			res[k] = result{err: &predictor.Error{Class: predictor.TransientInput, Reason: ReasonOutputMissing,
+			res[k] = result{err: &predictor.Error{Class: predictor.TransientInput, Reason: schemas.ReasonOutputMissing,
 				Description: "response has no output for this input", ReqID: reqID}}
 		case 2:
-			res[k] = result{err: &predictor.Error{Class: predictor.TransientInput, Reason: ReasonOutputDuplicate,
+			res[k] = result{err: &predictor.Error{Class: predictor.TransientInput, Reason: schemas.ReasonOutputDuplicate,
 				Description: "response has several outputs for this input", ReqID: reqID}}
 		}
 	}

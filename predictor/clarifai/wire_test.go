@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/schemas"
 
 	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
 	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
@@ -52,9 +53,9 @@ func TestMapResponseMatching(t *testing.T) {
 			for k, w := range tc.want {
 				switch w {
 				case missing:
-					require.Equal(t, ReasonOutputMissing, res[k].err.Reason, "input %d", k)
+					require.Equal(t, schemas.ReasonOutputMissing, res[k].err.Reason, "input %d", k)
 				case twice:
-					require.Equal(t, ReasonOutputDuplicate, res[k].err.Reason, "input %d", k)
+					require.Equal(t, schemas.ReasonOutputDuplicate, res[k].err.Reason, "input %d", k)
 				default:
 					require.NotNil(t, res[k].pred, "input %d: %v", k, res[k].err)
 					require.Equal(t, w, res[k].pred.Concepts[0].ID, "input %d", k)

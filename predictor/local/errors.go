@@ -5,6 +5,7 @@ import (
 
 	"github.com/imgpredict/worker/imageprep"
 	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/schemas"
 )
 
 // Clarifai status codes the offline predictor answers with.
@@ -14,14 +15,6 @@ const (
 	codeUnsupportedFormat = 30101
 	codeInvalidArgument   = 30104
 	codeOverLimit         = 30105
-)
-
-// Reasons, the stable words that dead letters carry.
-const (
-	ReasonDownloadFailed    = "input_download_failed"
-	ReasonUnsupportedFormat = "unsupported_format"
-	ReasonTooLarge          = "image_too_large"
-	ReasonInvalidInput      = "invalid_input"
 )
 
 // Sentinels under the classified errors, for errors.Is.
@@ -49,14 +42,14 @@ func fetchError(err error) error {
 	case errors.Is(fe.Kind, imageprep.ErrTooLarge):
 		return tooLargeError(fe.Detail)
 	default:
-		return inputError(codeDownloadFailed, ReasonDownloadFailed, fe.Detail, fe.Err)
+		return inputError(codeDownloadFailed, schemas.ReasonInputDownloadFailed, fe.Detail, fe.Err)
 	}
 }
 
 func tooLargeError(desc string) *predictor.Error {
-	return inputError(codeOverLimit, ReasonTooLarge, desc, ErrTooLarge)
+	return inputError(codeOverLimit, schemas.ReasonImageTooLarge, desc, ErrTooLarge)
 }
 
 func unsupportedError(desc string, err error) *predictor.Error {
-	return inputError(codeUnsupportedFormat, ReasonUnsupportedFormat, desc, err)
+	return inputError(codeUnsupportedFormat, schemas.ReasonUnsupportedFormat, desc, err)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/imgpredict/worker/imageprep"
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/predictor/local"
+	"github.com/imgpredict/worker/schemas"
 )
 
 // Download failures of the shared fetcher become the dead-letter reasons
@@ -23,14 +24,14 @@ func TestPredictClassifiesDownloadFailures(t *testing.T) {
 
 	p := newPredictor(t, local.Config{Fetch: local.FetchConfig{MaxBytes: 1000}})
 	pe := predictErr(t, p, predictor.Input{ID: "big", URL: srv.URL + "/big.png"})
-	require.Equal(t, local.ReasonTooLarge, pe.Reason)
+	require.Equal(t, schemas.ReasonImageTooLarge, pe.Reason)
 	require.Equal(t, uint32(30105), pe.Code)
 	require.ErrorIs(t, pe, local.ErrTooLarge)
 
 	guarded, err := local.New(local.Config{}, zerolog.Nop())
 	require.NoError(t, err)
 	pe = predictErr(t, guarded, predictor.Input{ID: "private", URL: srv.URL + "/a.png"})
-	require.Equal(t, local.ReasonDownloadFailed, pe.Reason)
+	require.Equal(t, schemas.ReasonInputDownloadFailed, pe.Reason)
 	require.Equal(t, uint32(30002), pe.Code)
 	require.ErrorIs(t, pe, imageprep.ErrPrivateAddress)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/imgpredict/worker/imageprep"
 	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/schemas"
 )
 
 // Model is the model that every prediction of this package reports.
@@ -85,14 +86,14 @@ func (p *Predictor) run(ctx context.Context, in predictor.Input) (*predictor.Pre
 	data := in.Bytes
 	switch {
 	case in.URL != "" && len(in.Bytes) > 0:
-		return nil, inputError(codeInvalidArgument, ReasonInvalidInput, "both URL and bytes set", nil)
+		return nil, inputError(codeInvalidArgument, schemas.ReasonInvalidInput, "both URL and bytes set", nil)
 	case in.URL != "":
 		var err error
 		if data, err = p.fetch.Fetch(ctx, in.URL); err != nil {
 			return nil, fetchError(err)
 		}
 	case len(in.Bytes) == 0:
-		return nil, inputError(codeInvalidArgument, ReasonInvalidInput, "neither URL nor bytes set", nil)
+		return nil, inputError(codeInvalidArgument, schemas.ReasonInvalidInput, "neither URL nor bytes set", nil)
 	}
 
 	select {
