@@ -40,9 +40,25 @@
 // ($JS.API.DIRECT.GET.KV_<bucket> with a multi_last body), answered with
 // one message per key found; a bucket that does not allow direct gets is
 // read key by key (logged). Batched direct gets came with nats-server
-// 2.11: on an older server the buckets stay unavailable (logged). MarkDone and
-// Remember publish asynchronously to $KV.<bucket>.<key>, as a KV put does
-// without waiting for its PubAck.
+// 2.11: on an older server the buckets stay unavailable (logged).
+// MarkDone and Remember publish asynchronously to $KV.<bucket>.<key>, as
+// a KV put does without waiting for its PubAck.
+//
+// On one in-process server sharing 2 loaded cores (BenchmarkDoneLookup128,
+// three runs), a lookup of 128 keys took 3.0-4.8 µs a key with none
+// found and 5.6-7.2 µs with half found, against 46-52 µs a key for 128
+// sequential kv.Get calls: 8-17 times less, and one request instead of
+// 128 (over a network, each of those is a round trip). Server and client
+// together allocate 2.7 and 16 objects a key, against 50.
+//
+// A record of the idempotency bucket costs 103 bytes on disk per replica
+// (a 30-byte record frame, the 54-byte subject
+// $KV.image-worker-done.<key> and a 19-byte value) and about 190 bytes
+// of the server's memory (its per-subject index), measured with 10^6
+// records (BenchmarkMarkDone). Records live for the TTL, so 1,000 events
+// a second kept 72h are 259 million records: about 27 GB of disk per
+// replica and 49 GB of server memory. A cache record costs the same plus
+// its value.
 //
 // # Outages
 //
