@@ -199,3 +199,22 @@ func TestLookupEndsWithTheCallersContext(t *testing.T) {
 	assert.Equal(t, []bool{false}, m.Done(ctx, keys))
 	assert.Equal(t, 1.0, available(m.done), "a caller giving up says nothing about the bucket")
 }
+
+func TestReplicatedBucketIsReadThroughAnyServer(t *testing.T) {
+	nodes := natstest.StartCluster(t, 3)
+	cfg := testConfig()
+	cfg.Replicas = 3
+	writer := startMemo(t, nodes[0].ClientURL(), cfg)
+	keys := doneKeys(200, "event")
+	for _, k := range keys[:100] {
+		stored(t, writer.MarkDone(k, []byte("x")))
+	}
+	reader := startMemo(t, nodes[2].ClientURL(), cfg)
+	want := make([]bool, len(keys))
+	for i := range 100 {
+		want[i] = true
+	}
+	// A follower may answer a moment behind its leader.
+	require.Eventually(t, func() bool { return assert.ObjectsAreEqual(want, reader.Done(t.Context(), keys)) }, wait, 20*time.Millisecond)
+	assert.Equal(t, 1.0, available(reader.done))
+}
