@@ -70,6 +70,16 @@
 // used again, with one more log line, once it answers. Meanwhile the
 // worker behaves as it does without the memo.
 //
+// # Permissions
+//
+// The worker's NATS user needs, for each bucket B that is on, to publish
+// to $JS.API.STREAM.INFO.KV_B, $JS.API.DIRECT.GET.KV_B and $KV.B.>, and
+// to subscribe to its inbox prefix (_INBOX.> by default) for the
+// answers and PubAcks. Creating a bucket adds $JS.API.INFO and
+// $JS.API.STREAM.CREATE.KV_B; reading a bucket without direct gets adds
+// $JS.API.STREAM.MSG.GET.KV_B. A denied subject makes the bucket
+// unavailable, as an outage does.
+//
 // # Metrics
 //
 //   - worker_idempotent_skips_total: keys Done found, events whose output

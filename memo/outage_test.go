@@ -126,3 +126,30 @@ func TestUserWithoutPermissionThenGranted(t *testing.T) {
 	stored(t, m.MarkDone(key[0], []byte("x")))
 	assert.Equal(t, []bool{true}, m.Done(t.Context(), key))
 }
+
+// TestWorksWithTheDocumentedPermissions holds the package doc's list of
+// subjects to what the code uses: a user allowed only those creates,
+// writes and reads both buckets.
+func TestWorksWithTheDocumentedPermissions(t *testing.T) {
+	cfg := testConfig()
+	publish := []string{"$JS.API.INFO"} // creating a bucket reads the account's limits
+	for _, b := range []string{cfg.DoneBucket, cfg.CacheBucket} {
+		publish = append(publish,
+			"$JS.API.STREAM.INFO.KV_"+b, "$JS.API.STREAM.CREATE.KV_"+b,
+			"$JS.API.DIRECT.GET.KV_"+b, "$KV."+b+".>")
+	}
+	srv := natstest.Start(t, func(o *server.Options) {
+		o.Users = []*server.User{{Username: "worker", Password: "pw", Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: publish},
+			Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
+		}}}
+	})
+	m := startMemo(t, "nats://worker:pw@"+srv.Addr().String(), cfg)
+	require.Equal(t, 1.0, available(m.done))
+	require.Equal(t, 1.0, available(m.cache))
+
+	key := doneKeys(1, "event")
+	stored(t, m.MarkDone(key[0], []byte("x")), m.Remember(key[0], []byte("v")))
+	assert.Equal(t, []bool{true}, m.Done(t.Context(), key))
+	assert.Equal(t, "v", string(m.Cached(t.Context(), key)[0]))
+}
