@@ -79,7 +79,7 @@ func (f fields) outputConfig(oc *schemas.OutputConfig) fields {
 	}
 	f = f.uint(uint64(c.MaxConcepts)).uint(uint64(math.Float32bits(c.MinValue))).uint(uint64(len(c.SelectConcepts)))
 	for _, s := range c.SelectConcepts {
-		f = f.str(s)
+		f = f.str(s.ID).str(s.Name)
 	}
 	return f
 }
