@@ -42,6 +42,7 @@ type Consumer struct {
 	log     zerolog.Logger
 	metrics *metrics
 	ledger  *ledger
+	memory  Memory // nil: no records and no cache
 
 	defaultKey string         // groupKey of events that name no model or output config
 	wg         sync.WaitGroup // goroutines that publish and settle
@@ -51,7 +52,7 @@ type Consumer struct {
 }
 
 // New returns a consumer. reg may be nil.
-func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Consumer, error) {
+func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log zerolog.Logger, reg prometheus.Registerer, opts ...Option) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -62,6 +63,9 @@ func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log 
 	}
 	c.metrics = newMetrics(reg, func() float64 { return float64(c.ledger.count()) }, func() float64 { return float64(c.ledger.bytes.inUse()) })
 	c.ledger = newLedger(&c.cfg, log, c.metrics)
+	for _, o := range opts {
+		o(c)
+	}
 	return c, nil
 }
 

@@ -43,13 +43,23 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 }
 
 // call predicts one batch, then publishes and settles every task of it.
+// What is already stored or cached is not predicted, and an image that
+// repeats in the batch is predicted once.
 func (c *Consumer) call(ctx context.Context, batch []*task, done func()) {
-	outs := c.pred.Predict(ctx, request(batch))
+	if batch = c.recall(ctx, batch); len(batch) == 0 {
+		done()
+		return
+	}
+	req, input := request(batch)
+	if n := len(batch) - len(req.Inputs); n > 0 {
+		c.metrics.saved.WithLabelValues("batch_duplicate").Add(float64(n))
+	}
+	outs := c.pred.Predict(ctx, req)
 	done()
-	if len(outs) != len(batch) { // a broken predictor must not lose events
-		err := fmt.Errorf("predictor returned %d outcomes for %d inputs", len(outs), len(batch))
+	if len(outs) != len(req.Inputs) { // a broken predictor must not lose events
+		err := fmt.Errorf("predictor returned %d outcomes for %d inputs", len(outs), len(req.Inputs))
 		c.log.Error().Err(err).Msg("predict")
-		outs = make([]predictor.Outcome, len(batch))
+		outs = make([]predictor.Outcome, len(req.Inputs))
 		for i := range outs {
 			outs[i].Err = err
 		}
@@ -57,7 +67,8 @@ func (c *Consumer) call(ctx context.Context, batch []*task, done func()) {
 	stopping := ctx.Err() != nil
 	results := make([]output, len(batch))
 	for i, t := range batch {
-		results[i] = output{t: t, f: decide(outs[i], t.m.meta.NumDelivered, &c.cfg, stopping), pred: outs[i].Prediction}
+		o := outs[input[i]]
+		results[i] = output{t: t, f: decide(o, t.m.meta.NumDelivered, &c.cfg, stopping), pred: o.Prediction}
 	}
 	c.deliver(ctx, results)
 }

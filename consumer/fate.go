@@ -23,6 +23,8 @@ const (
 	retryLater
 	// handBack: no output; the message is Nak'd at once (shutdown).
 	handBack
+	// alreadyStored: no output; an earlier delivery stored it.
+	alreadyStored
 )
 
 // fate is the decision for one task, with what its output needs.
@@ -67,6 +69,9 @@ func decide(o predictor.Outcome, deliveries uint64, cfg *Config, stopping bool) 
 func dead(reason, description string) fate {
 	return fate{kind: deadLetter, reason: reason, description: description}
 }
+
+// already ends a task whose output an earlier delivery stored.
+func already() fate { return fate{kind: alreadyStored} }
 
 // shutdown hands a task back because the worker is stopping.
 func shutdown(description string) fate {

@@ -9,6 +9,7 @@ type metrics struct {
 	deadLetters    *prometheus.CounterVec
 	redeliveries   *prometheus.CounterVec
 	publishRetries prometheus.Counter
+	saved          *prometheus.CounterVec
 	held           prometheus.GaugeFunc
 	heldBytes      prometheus.GaugeFunc
 	inflight       prometheus.Gauge
@@ -33,6 +34,10 @@ func newMetrics(reg prometheus.Registerer, held, heldBytes func() float64) *metr
 		publishRetries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "worker_publish_retries_total", Help: "Outputs published again after JetStream did not store them; the event is held meanwhile.",
 		}),
+		saved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "worker_predictions_saved_total",
+			Help: "Predictions not paid for, by cause: idempotent (output already stored), cache (same image seen), batch_duplicate (same image twice in one call).",
+		}, []string{"cause"}),
 		held: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "worker_held_messages", Help: "Input messages held: pending, in a call or awaiting a publish ack.",
 		}, held),
@@ -53,7 +58,7 @@ func newMetrics(reg prometheus.Registerer, held, heldBytes func() float64) *metr
 		}, []string{"state"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.publishRetries, m.held, m.heldBytes, m.inflight, m.latency, m.consumerState)
+		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.publishRetries, m.saved, m.held, m.heldBytes, m.inflight, m.latency, m.consumerState)
 	}
 	return m
 }

@@ -166,7 +166,7 @@ func BenchmarkKeys(b *testing.B) {
 	b.Run("DoneKey", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			DoneKey("3f8a9c1e-2b7d-4c4e-9a51-0d6f2e8b7a10", testModel)
+			doneKey("3f8a9c1e-2b7d-4c4e-9a51-0d6f2e8b7a10", testModel)
 		}
 	})
 	b.Run("CacheKey/100KB", func(b *testing.B) {

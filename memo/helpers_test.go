@@ -75,7 +75,7 @@ func startMemoLogged(t testing.TB, url string, cfg Config, w io.Writer) *Memo {
 func doneKeys(n int, prefix string) []string {
 	keys := make([]string, n)
 	for i := range keys {
-		keys[i] = DoneKey(fmt.Sprintf("%s-%d", prefix, i), testModel)
+		keys[i] = doneKey(fmt.Sprintf("%s-%d", prefix, i), testModel)
 	}
 	return keys
 }

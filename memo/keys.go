@@ -16,7 +16,9 @@ const keyBytes = 16
 
 // DoneKey is the idempotency key of an event's output for one model, as
 // the worker asked it (after defaults are filled in).
-func DoneKey(eventID string, asked schemas.Model) string {
+func (*Memo) DoneKey(eventID string, asked schemas.Model) string { return doneKey(eventID, asked) }
+
+func doneKey(eventID string, asked schemas.Model) string {
 	var stack [256]byte
 	f := fields(stack[:0]).str("done/1").str(eventID).model(asked)
 	sum := sha256.Sum256(f)

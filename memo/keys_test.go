@@ -32,13 +32,13 @@ func TestDoneKeysAreHexAndDistinct(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for i, in := range inputs {
-		k := DoneKey(in.id, in.model)
+		k := doneKey(in.id, in.model)
 		assert.Regexp(t, keyShape, k, "input %d", i)
 		if j, dup := seen[k]; dup {
 			t.Errorf("inputs %d and %d share key %s", j, i, k)
 		}
 		seen[k] = i
-		assert.Equal(t, k, DoneKey(in.id, in.model), "the same input gives the same key")
+		assert.Equal(t, k, doneKey(in.id, in.model), "the same input gives the same key")
 	}
 }
 
@@ -79,7 +79,7 @@ func TestCacheKeys(t *testing.T) {
 		}
 		seen[k] = i
 	}
-	assert.NotContains(t, seen, DoneKey("img", model), "a cache key is not an idempotency key")
+	assert.NotContains(t, seen, doneKey("img", model), "a cache key is not an idempotency key")
 }
 
 func TestURLImagesAreCachedOnlyWhenAsked(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/imgpredict/worker/consumer"
 	"github.com/imgpredict/worker/embedded"
 	"github.com/imgpredict/worker/internal/subjects"
+	"github.com/imgpredict/worker/memo"
 	"github.com/imgpredict/worker/predictor/clarifai"
 	"github.com/imgpredict/worker/predictor/local"
 	"github.com/imgpredict/worker/publisher"
@@ -33,6 +34,7 @@ type config struct {
 	Local     local.Config
 	Consumer  consumer.Config
 	Publisher publisher.Config
+	Memo      memo.Config
 	Embedded  embedded.Config
 
 	HTTPAddr    string
@@ -57,6 +59,7 @@ func defaultConfig() *config {
 		},
 		Consumer:  consumer.DefaultConfig(),
 		Publisher: publisher.DefaultConfig(),
+		Memo:      memo.DefaultConfig(),
 		Embedded:  embedded.Config{Listen: embedded.DefaultListen, DataDir: embedded.DefaultDataDir()},
 		HTTPAddr:  ":9090",
 		LogLevel:  "info",
@@ -66,7 +69,7 @@ func defaultConfig() *config {
 
 // workerSettings binds every setting of the worker to cfg.
 func workerSettings(cfg *config) settings {
-	c, p, cl := &cfg.Consumer, &cfg.Publisher, &cfg.Clarifai
+	c, p, cl, mm := &cfg.Consumer, &cfg.Publisher, &cfg.Clarifai, &cfg.Memo
 	return append(natsSettings(&cfg.NATS), settings{
 		{"CLARIFAI_PAT", "Clarifai personal access token", secret(&cl.PAT)},
 		{"CLARIFAI_ENDPOINT", "Clarifai gRPC host:port", str(&cl.Endpoint)},
@@ -88,10 +91,15 @@ func workerSettings(cfg *config) settings {
 		{"WORKER_RESULTS_SUBJECT", "subject of results; {model} = the model id asked", str(&p.ResultsSubject)},
 		{"WORKER_DEADLETTER_STREAM", "stream of dead letters, when the worker creates it", str(&p.DeadLetterStream)},
 		{"WORKER_DEADLETTER_SUBJECT", "subject of dead letters", str(&p.DeadLetterSubject)},
-		{"WORKER_CREATE_STREAMS", "create a stream when none captures the subjects (existing ones are never changed)", boolean(&c.CreateStreams, &p.CreateStreams)},
-		{"WORKER_STREAM_REPLICAS", "replicas of the streams and buckets the worker creates", integer(&c.Replicas, &p.Replicas)},
+		{"WORKER_CREATE_STREAMS", "create a stream when none captures the subjects (existing ones are never changed)", boolean(&c.CreateStreams, &p.CreateStreams, &mm.Create)},
+		{"WORKER_STREAM_REPLICAS", "replicas of the streams and buckets the worker creates", integer(&c.Replicas, &p.Replicas, &mm.Replicas)},
 		{"WORKER_DUPLICATE_WINDOW", "results stream's dedupe window (when created)", duration(&p.DuplicateWindow)},
 		{"WORKER_MASK_BUCKET", "Object Store bucket for masks too large to inline", str(&p.MaskBucket)},
+		{"WORKER_IDEMPOTENCY_TTL", "how long an event's stored output is remembered, so that it is never predicted again (0 = off)", duration(&mm.IdempotencyTTL)},
+		{"WORKER_IDEMPOTENCY_BUCKET", "KV bucket of the idempotency records", str(&mm.DoneBucket)},
+		{"WORKER_CACHE_TTL", "how long a prediction is reused for the same image, model and output config (0 = off)", duration(&mm.CacheTTL)},
+		{"WORKER_CACHE_BUCKET", "KV bucket of the result cache", str(&mm.CacheBucket)},
+		{"WORKER_CACHE_URLS", "cache URL images too, by URL (a URL's content can change)", boolean(&mm.CacheURLs)},
 		{"WORKER_BATCH_SIZE", "max inputs per predict call, 1-128", integer(&c.BatchSize)},
 		{"WORKER_BATCH_WAIT", "max time the oldest pending event waits for its batch to fill", duration(&c.BatchWait)},
 		{"WORKER_MAX_INFLIGHT", "concurrent predict calls", integer(&c.MaxInflight)},
@@ -175,7 +183,7 @@ func (cfg *config) validate() error {
 			}
 		}
 	}
-	checks := []func() error{cfg.Publisher.Validate, cfg.Consumer.Validate, cfg.Local.Validate, cfg.Embedded.Validate}
+	checks := []func() error{cfg.Publisher.Validate, cfg.Consumer.Validate, cfg.Memo.Validate, cfg.Local.Validate, cfg.Embedded.Validate}
 	if cfg.Predictor == "clarifai" {
 		checks = append(checks, cfg.Clarifai.Validate)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/imgpredict/worker/consumer"
 	"github.com/imgpredict/worker/embedded"
+	"github.com/imgpredict/worker/memo"
 	"github.com/imgpredict/worker/predictor/clarifai"
 	"github.com/imgpredict/worker/predictor/local"
 	"github.com/imgpredict/worker/publisher"
@@ -57,7 +58,11 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 	if err != nil {
 		return err
 	}
-	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg)
+	mem, err := memo.New(nc, cfg.Memo, log, reg)
+	if err != nil {
+		return err
+	}
+	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg, consumer.WithMemory(mem))
 	if err != nil {
 		return err
 	}
@@ -76,6 +81,17 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 			return nil
 		}
 		return err
+	}
+	// The memory runs beside the consumer; its first look at the buckets
+	// comes before consuming, so that redeliveries right after a restart
+	// find their records.
+	memDone := make(chan struct{})
+	go func() { defer close(memDone); _ = mem.Run(ctx) }()
+	defer func() { <-memDone }()
+	select {
+	case <-mem.Checked():
+	case <-ctx.Done():
+		return nil
 	}
 	if started != nil {
 		started(natsURL)
