@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/cpu/classes/`)})), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pred, closePred, err := newPredictor(cfg, log, reg)
 	if err != nil {
 		return err
