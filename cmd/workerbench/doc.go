@@ -6,7 +6,7 @@
 // a table (or JSON with --json). Every figure that drifts with the machine
 // is also given as a ratio against a ceiling measured in the same run.
 //
-//	go run ./cmd/workerbench [--quick] [--json] [--chart docs/performance.png]
+//	go run ./cmd/workerbench [--quick] [--json] [--chart docs/performance.svg]
 //	                         [--latency 150ms] [--rate 15] [--cpuprofile cpu.out]
 //
 // --quick runs every scenario with small sizes (under a minute), for a

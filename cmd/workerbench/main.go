@@ -68,7 +68,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	events := fs.Int("events", 0, "events of each throughput run (default 150000, 5000 with --quick)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&o.save, "save", "", "also write the report as JSON to this file")
-	fs.StringVar(&o.chart, "chart", "", "write the sweep chart as PNG to this file")
+	fs.StringVar(&o.chart, "chart", "", "write the sweep chart as SVG to this file")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the worker throughput run to this file")
 	fs.DurationVar(&o.latency, "latency", 150*time.Millisecond, "latency of every fake Clarifai call")
 	fs.Float64Var(&o.rate, "rate", 15, "Clarifai quota in calls/s (CLARIFAI_RATE_LIMIT)")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/xml"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,7 +24,7 @@ var tiny = sizes{
 
 func TestRunMeasuresEveryFigure(t *testing.T) {
 	o := options{
-		chart:     filepath.Join(t.TempDir(), "chart.png"),
+		chart:     filepath.Join(t.TempDir(), "chart.svg"),
 		latency:   20 * time.Millisecond,
 		rate:      10,
 		lightRate: 50,
@@ -58,14 +60,28 @@ func TestRunMeasuresEveryFigure(t *testing.T) {
 	}
 
 	require.NoError(t, drawChart(o.chart, rep))
-	png, err := os.ReadFile(o.chart)
+	svg, err := os.ReadFile(o.chart)
 	require.NoError(t, err)
-	require.True(t, bytes.HasPrefix(png, []byte("\x89PNG")), "chart is a PNG")
+	requireWellFormedXML(t, svg)
+	require.Equal(t, 4, bytes.Count(svg, []byte("<polyline")), "one line per panel")
+	require.Equal(t, 2, bytes.Count(svg, []byte("quota ceiling")), "the quota line on both throughput panels")
 
 	var table bytes.Buffer
 	require.NoError(t, rep.table(&table))
 	for _, want := range []string{"broker ceiling", "quota efficiency", "p50/p95/p99", "naive loop", "max_inflight"} {
 		require.Contains(t, table.String(), want)
+	}
+}
+
+func requireWellFormedXML(t *testing.T, doc []byte) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(doc))
+	for {
+		_, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		require.NoError(t, err)
 	}
 }
 
