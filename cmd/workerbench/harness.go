@@ -25,6 +25,10 @@ const (
 	resultSubject = "predictions.general-image-recognition"
 )
 
+// stallWait bounds the wait of an async publish for room in the window of
+// PubAcks awaited.
+const stallWait = 30 * time.Second
+
 // conn is one client connection with its JetStream context.
 type conn struct {
 	nc *nats.Conn
@@ -124,11 +128,15 @@ func event(id string, metadata string) []byte {
 	return []byte(ev + "}")
 }
 
-// publishBacklog stores n events in the input stream.
+// publishBacklog stores n events in the input stream. When the window of
+// PubAcks awaited is full it waits for the server rather than fail: nats.go
+// gives up after 200 ms by default, which a server slowed by the race
+// detector or a loaded machine exceeds.
 func (b *bench) publishBacklog(ctx context.Context, prefix string, n int) error {
 	for i := range n {
 		id := prefix + "-" + strconv.Itoa(i)
-		if _, err := b.drv.js.PublishAsync("images.bench."+strconv.Itoa(i%4), event(id, "")); err != nil {
+		subject := "images.bench." + strconv.Itoa(i%4)
+		if _, err := b.drv.js.PublishAsync(subject, event(id, ""), jetstream.WithStallWait(stallWait)); err != nil {
 			return fmt.Errorf("publish event %d: %w", i, err)
 		}
 	}
@@ -140,13 +148,21 @@ func (b *bench) publishBacklog(ctx context.Context, prefix string, n int) error 
 	}
 }
 
-// stored is how many results the results stream holds.
+// stored is how many results the results stream holds. A request that
+// times out is asked again a few times: on a loaded machine the server
+// can take longer than the client's default API timeout (5 s) to answer.
 func (b *bench) stored(ctx context.Context) (uint64, error) {
-	info, err := b.results.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("results stream info: %w", err)
+	var err error
+	for range 6 {
+		var info *jetstream.StreamInfo
+		if info, err = b.results.Info(ctx); err == nil {
+			return info.State.Msgs, nil
+		}
+		if ctx.Err() != nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)) {
+			break
+		}
 	}
-	return info.State.Msgs, nil
+	return 0, fmt.Errorf("results stream info: %w", err)
 }
 
 // waitStored polls until more than above results are stored and returns
