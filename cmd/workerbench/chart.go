@@ -16,8 +16,12 @@ import (
 // would add about ten modules (fonts, PDF, LaTeX) to the module graph of
 // every user of the worker's packages for one picture.
 func drawChart(path string, r *report) error {
+	in := r.InProcess
+	if in == nil {
+		return fmt.Errorf("chart: the sweep is part of the in-process scenarios, which did not run")
+	}
 	var wait, inflight panel
-	for _, p := range r.Sweep {
+	for _, p := range in.Sweep {
 		if p.Setting == "batch_wait" {
 			wait.add(p.BatchWaitMs, p)
 		} else {
@@ -26,7 +30,7 @@ func drawChart(path string, r *report) error {
 	}
 	s := r.Settings
 	sub := fmt.Sprintf("(fake %g ms calls, %g calls/s)", s.FakeLatencyMs, s.RateLimit)
-	light := fmt.Sprintf("p99 latency at %g events/s", r.Latency.EventsPerS)
+	light := fmt.Sprintf("p99 latency at %g events/s", in.Latency.EventsPerS)
 	panels := [2][2]panel{
 		{
 			wait.show("Throughput under backlog "+sub, "WORKER_BATCH_WAIT (ms)", "images/s", throughputOf, s.QuotaCeiling),

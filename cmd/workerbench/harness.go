@@ -49,18 +49,19 @@ func dial(url, name string) (conn, error) {
 	return conn{nc: nc, js: js}, nil
 }
 
-// bench holds the server and two connections: one for the system under
-// test (worker, ceiling loop, naive loop), one for the load generator and
-// the observer, as in production where they are separate processes.
+// bench holds two connections to a server: one for the system under test
+// (worker, ceiling loop, naive loop), one for the load generator and the
+// observer, as in production where they are separate processes.
 type bench struct {
-	srv     *embedded.Server
-	dataDir string
 	sut     conn
 	drv     conn
 	log     zerolog.Logger
 	results jetstream.Stream
+	stop    func() // stops the server, when the bench owns it
 }
 
+// newBench starts an in-process server with file storage in a temporary
+// directory and connects to it.
 func newBench(ctx context.Context, log zerolog.Logger) (*bench, error) {
 	dir, err := os.MkdirTemp("", "workerbench-*")
 	if err != nil {
@@ -71,9 +72,25 @@ func newBench(ctx context.Context, log zerolog.Logger) (*bench, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("start server: %w", err)
 	}
-	b := &bench{srv: srv, dataDir: dir, log: log}
-	if b.sut, err = dial(srv.ClientURL(), "workerbench-sut"); err == nil {
-		b.drv, err = dial(srv.ClientURL(), "workerbench-driver")
+	b, err := connectBench(srv.ClientURL(), log)
+	if err != nil {
+		srv.Shutdown()
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	b.stop = func() {
+		srv.Shutdown()
+		_ = os.RemoveAll(dir)
+	}
+	return b, nil
+}
+
+// connectBench connects to the server at url.
+func connectBench(url string, log zerolog.Logger) (*bench, error) {
+	b := &bench{log: log, stop: func() {}}
+	var err error
+	if b.sut, err = dial(url, "workerbench-sut"); err == nil {
+		b.drv, err = dial(url, "workerbench-driver")
 	}
 	if err != nil {
 		b.close()
@@ -88,8 +105,7 @@ func (b *bench) close() {
 			c.nc.Close()
 		}
 	}
-	b.srv.Shutdown()
-	_ = os.RemoveAll(b.dataDir)
+	b.stop()
 }
 
 func streamConfigs() []jetstream.StreamConfig {
@@ -128,15 +144,15 @@ func event(id string, metadata string) []byte {
 	return []byte(ev + "}")
 }
 
-// publishBacklog stores n events in the input stream. When the window of
-// PubAcks awaited is full it waits for the server rather than fail: nats.go
-// gives up after 200 ms by default, which a server slowed by the race
-// detector or a loaded machine exceeds.
-func (b *bench) publishBacklog(ctx context.Context, prefix string, n int) error {
+// publishBacklog stores n events with the given metadata in the input
+// stream. When the window of PubAcks awaited is full it waits for the
+// server rather than fail: nats.go gives up after 200 ms by default, which
+// a server slowed by the race detector or a loaded machine exceeds.
+func (b *bench) publishBacklog(ctx context.Context, prefix string, n int, metadata string) error {
 	for i := range n {
 		id := prefix + "-" + strconv.Itoa(i)
 		subject := "images.bench." + strconv.Itoa(i%4)
-		if _, err := b.drv.js.PublishAsync(subject, event(id, ""), jetstream.WithStallWait(stallWait)); err != nil {
+		if _, err := b.drv.js.PublishAsync(subject, event(id, metadata), jetstream.WithStallWait(stallWait)); err != nil {
 			return fmt.Errorf("publish event %d: %w", i, err)
 		}
 	}
