@@ -43,6 +43,7 @@ type Consumer struct {
 	metrics *metrics
 	ledger  *ledger
 	memory  Memory // nil: no records and no cache
+	pause   *pauser
 
 	defaultKey string         // groupKey of events that name no model or output config
 	wg         sync.WaitGroup // goroutines that publish and settle
@@ -60,6 +61,7 @@ func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log 
 	c := &Consumer{
 		js: js, pred: pred, pub: pub, cfg: cfg, log: log,
 		defaultKey: groupKey(cfg.DefaultModel, predictor.OutputConfig{}),
+		pause:      newPauser(),
 	}
 	c.metrics = newMetrics(reg, func() float64 { return float64(c.ledger.count()) }, func() float64 { return float64(c.ledger.bytes.inUse()) })
 	c.ledger = newLedger(&c.cfg, log, c.metrics)
@@ -105,10 +107,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 	stages.Go(func() { c.dispatchLoop(ctx, finishCtx, want, batches) })
 	stages.Go(func() { c.watchConsumer(ctx) })
 	stages.Go(func() { c.ledger.keepAlive(finishCtx) })
+	stages.Go(func() { c.probeLoop(ctx, finishCtx, tasks) })
 
 	c.log.Info().Str("consumer", c.cfg.Durable).Int("batch_size", c.cfg.BatchSize).
 		Stringer("batch_wait", c.cfg.BatchWait).Int("max_inflight", c.cfg.MaxInflight).Msg("consuming")
 	<-ctx.Done()
+	c.endAll(c.pause.resume(), shutdown("shutting down while the account cannot make calls"))
 	// Tasks can still reach the batcher's channel after it stopped.
 	c.wg.Go(func() {
 		for {
@@ -127,6 +131,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	stopFinishing()
 	stages.Wait()
+	c.endAll(c.pause.resume(), shutdown("shutting down while the account cannot make calls")) // a probe's task
 	c.wg.Wait()
 	for len(tasks) > 0 {
 		c.endTask(<-tasks, shutdown("shutting down before the call"))

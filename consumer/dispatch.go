@@ -18,6 +18,9 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 		case <-ctx.Done():
 			return
 		}
+		if !c.pause.wait(ctx) {
+			return
+		}
 		if err := c.pred.Ready(ctx); err != nil {
 			return
 		}
@@ -31,6 +34,11 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 		case batch = <-batches:
 		case <-ctx.Done():
 			return // the batcher hands back what it would have sent
+		}
+		if cause, _ := c.pause.paused(); cause != nil { // paused while this batch formed
+			c.parkAll(ctx, batch, cause)
+			<-inflight
+			continue
 		}
 		c.metrics.inflight.Inc()
 		c.wg.Go(func() {
@@ -57,7 +65,7 @@ func (c *Consumer) call(ctx context.Context, batch []*task, done func()) {
 	outs := c.pred.Predict(ctx, req)
 	done()
 	if len(outs) != len(req.Inputs) { // a broken predictor must not lose events
-		err := fmt.Errorf("predictor returned %d outcomes for %d inputs", len(outs), len(req.Inputs))
+		err := fmt.Errorf("%w: %d outcomes for %d inputs", errBrokenPredictor, len(outs), len(req.Inputs))
 		c.log.Error().Err(err).Msg("predict")
 		outs = make([]predictor.Outcome, len(req.Inputs))
 		for i := range outs {
@@ -65,10 +73,20 @@ func (c *Consumer) call(ctx context.Context, batch []*task, done func()) {
 		}
 	}
 	stopping := ctx.Err() != nil
-	results := make([]output, len(batch))
+	results := make([]output, 0, len(batch))
+	var parked []*task
+	var cause *predictor.Error
 	for i, t := range batch {
 		o := outs[input[i]]
-		results[i] = output{t: t, f: decide(o, t.m.meta.NumDelivered, &c.cfg, stopping), pred: o.Prediction}
+		f := decide(o, t.m.meta.NumDelivered, &c.cfg, stopping)
+		if f.kind == pauseAll {
+			parked, cause = append(parked, t), f.cause
+			continue
+		}
+		results = append(results, output{t: t, f: f, pred: o.Prediction})
+	}
+	if parked != nil {
+		c.parkAll(ctx, parked, cause)
 	}
 	c.deliver(ctx, results)
 }

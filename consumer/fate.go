@@ -25,6 +25,9 @@ const (
 	handBack
 	// alreadyStored: no output; an earlier delivery stored it.
 	alreadyStored
+	// pauseAll: the account cannot call at all; hold the task, pause
+	// every replica and probe until it can.
+	pauseAll
 )
 
 // fate is the decision for one task, with what its output needs.
@@ -33,7 +36,8 @@ type fate struct {
 	reason      string // deadLetter
 	code        uint32 // deadLetter: Clarifai's status code or 0
 	description string
-	delay       time.Duration // retryLater
+	delay       time.Duration    // retryLater
+	cause       *predictor.Error // pauseAll
 }
 
 // decide is the one place that maps a predictor's outcome to a fate;
@@ -54,6 +58,9 @@ func decide(o predictor.Outcome, deliveries uint64, cfg *Config, stopping bool) 
 	var pe *predictor.Error
 	if !errors.As(err, &pe) {
 		pe = &predictor.Error{Class: predictor.Transient, Reason: schemas.ReasonPredictFailed, Description: err.Error()}
+	}
+	if pe.Class == predictor.Account {
+		return fate{kind: pauseAll, reason: pe.Reason, code: pe.Code, description: pe.Description, cause: pe}
 	}
 	if predictor.IsTransient(pe) {
 		if deliveries >= uint64(cfg.MaxDeliver) {

@@ -10,6 +10,7 @@ type metrics struct {
 	redeliveries   *prometheus.CounterVec
 	publishRetries prometheus.Counter
 	saved          *prometheus.CounterVec
+	paused         *prometheus.GaugeVec
 	held           prometheus.GaugeFunc
 	heldBytes      prometheus.GaugeFunc
 	inflight       prometheus.Gauge
@@ -38,6 +39,10 @@ func newMetrics(reg prometheus.Registerer, held, heldBytes func() float64) *metr
 			Name: "worker_predictions_saved_total",
 			Help: "Predictions not paid for, by cause: idempotent (output already stored), cache (same image seen), batch_duplicate (same image twice in one call).",
 		}, []string{"cause"}),
+		paused: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "worker_paused",
+			Help: "1 while the worker is paused because the Clarifai account cannot make calls, by reason (auth_failed, quota_exceeded, account_issue).",
+		}, []string{"reason"}),
 		held: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "worker_held_messages", Help: "Input messages held: pending, in a call or awaiting a publish ack.",
 		}, held),
@@ -58,7 +63,7 @@ func newMetrics(reg prometheus.Registerer, held, heldBytes func() float64) *metr
 		}, []string{"state"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.publishRetries, m.saved, m.held, m.heldBytes, m.inflight, m.latency, m.consumerState)
+		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.publishRetries, m.saved, m.paused, m.held, m.heldBytes, m.inflight, m.latency, m.consumerState)
 	}
 	return m
 }

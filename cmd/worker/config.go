@@ -108,6 +108,8 @@ func workerSettings(cfg *config) settings {
 		{"WORKER_MAX_DELIVER", "deliveries before an event is dead-lettered", integer(&c.MaxDeliver)},
 		{"WORKER_ACK_WAIT", "consumer AckWait; held messages are kept alive with InProgress", duration(&c.AckWait)},
 		{"WORKER_MAX_ACK_PENDING", "consumer MaxAckPending over all replicas", integer(&c.MaxAckPending)},
+		{"WORKER_PAUSE_PROBE_MIN", "while the Clarifai account cannot make calls (auth, quota, billing), first wait before one call tries again", duration(&c.PauseProbeMin)},
+		{"WORKER_PAUSE_PROBE_MAX", "the wait between those calls doubles up to this", duration(&c.PauseProbeMax)},
 		{"WORKER_SHUTDOWN_TIMEOUT", "time to finish calls and publishes under way on shutdown", duration(&c.ShutdownWait)},
 		{"WORKER_HTTP_ADDR", "address of /metrics, /healthz and /readyz (empty = off)", str(&cfg.HTTPAddr)},
 		{"WORKER_PPROF_ADDR", "address of /debug/pprof/ (empty = off; never the WORKER_HTTP_ADDR port)", str(&cfg.PprofAddr)},

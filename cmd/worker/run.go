@@ -67,7 +67,17 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 	if err != nil {
 		return err
 	}
-	stopHTTP, err := serveHTTP(cfg.HTTPAddr, reg, func() bool { return nc.IsConnected() && cons.Ready() }, log)
+	stopHTTP, err := serveHTTP(cfg.HTTPAddr, reg, func() string {
+		switch {
+		case !nc.IsConnected():
+			return "NATS not connected"
+		case !cons.Ready():
+			return "consumer not bound"
+		case cons.Paused() != "":
+			return "paused: the Clarifai account cannot make calls (" + cons.Paused() + ")"
+		}
+		return ""
+	}, log)
 	if err != nil {
 		return err
 	}
@@ -168,15 +178,16 @@ func drain(nc *nats.Conn, log zerolog.Logger) {
 	}
 }
 
-// serveHTTP serves /metrics, /healthz (alive) and /readyz (connected and
-// bound) until the returned stop is called.
-func serveHTTP(addr string, reg *prometheus.Registry, ready func() bool, log zerolog.Logger) (func(), error) {
+// serveHTTP serves /metrics, /healthz (alive) and /readyz (connected,
+// bound and not paused; notReady says why not, "" when ready) until the
+// returned stop is called.
+func serveHTTP(addr string, reg *prometheus.Registry, notReady func() string, log zerolog.Logger) (func(), error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready() {
-			http.Error(w, "not ready: NATS not connected or consumer not bound", http.StatusServiceUnavailable)
+		if why := notReady(); why != "" {
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
