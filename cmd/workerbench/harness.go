@@ -13,8 +13,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imgpredict/worker/consumer"
-	"github.com/imgpredict/worker/memo"
 	"github.com/imgpredict/worker/embedded"
+	"github.com/imgpredict/worker/memo"
 	"github.com/imgpredict/worker/publisher"
 )
 
