@@ -52,6 +52,7 @@ type Server struct {
 	records    []Request
 	calls      int
 	inputs     int
+	quota      accountQuota
 }
 
 type callFailure struct {
@@ -220,6 +221,8 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 	var fail *callFailure
 	throttled := false
 	switch {
+	case s.overQuota(time.Now()):
+		throttled = true
 	case s.throttle > 0:
 		s.throttle--
 		throttled = true
