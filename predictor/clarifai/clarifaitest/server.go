@@ -57,6 +57,7 @@ type Server struct {
 	records    []Request
 	calls      int
 	inputs     int
+	quota      accountQuota
 }
 
 type callFailure struct {
@@ -257,6 +258,8 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 	switch {
 	case s.outage != 0:
 		fail = &callFailure{code: s.outage}
+	case s.overQuota(time.Now()):
+		throttled = true
 	case s.throttle > 0:
 		s.throttle--
 		throttled = true
