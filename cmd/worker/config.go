@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/imgpredict/worker/predictor/clarifai"
 	"github.com/imgpredict/worker/predictor/local"
 	"github.com/imgpredict/worker/publisher"
+	"github.com/imgpredict/worker/quota"
 )
 
 // natsConfig says how to reach and authenticate to NATS.
@@ -30,6 +32,8 @@ type natsConfig struct {
 type config struct {
 	NATS      natsConfig
 	Clarifai  clarifai.ClientConfig
+	QuotaMode string // fleet or local
+	Fleet     quota.FleetConfig
 	Predictor string // clarifai or local; "" = decided from the rest
 	Local     local.Config
 	Consumer  consumer.Config
@@ -57,6 +61,8 @@ func defaultConfig() *config {
 			MaxCallBytes:  clarifai.DefaultMaxCallBytes,
 			Version:       version,
 		},
+		QuotaMode: "fleet",
+		Fleet:     quota.FleetConfig{Bucket: quota.DefaultBucket, FallbackReplicas: quota.DefaultFallbackReplicas},
 		Consumer:  consumer.DefaultConfig(),
 		Publisher: publisher.DefaultConfig(),
 		Memo:      memo.DefaultConfig(),
@@ -78,7 +84,11 @@ func workerSettings(cfg *config) settings {
 		{"CLARIFAI_APP_ID", "default model owner's app id", str(&c.DefaultModel.AppID)},
 		{"CLARIFAI_MODEL_ID", "default model id", str(&c.DefaultModel.ID)},
 		{"CLARIFAI_MODEL_VERSION_ID", "default model version (empty = latest)", str(&c.DefaultModel.VersionID)},
-		{"CLARIFAI_RATE_LIMIT", "predict calls per second over all goroutines", float(&cl.RateLimit)},
+		{"CLARIFAI_RATE_LIMIT", "the account's predict calls per second: for the whole fleet with CLARIFAI_QUOTA_MODE=fleet, for this process with local", float(&cl.RateLimit)},
+		{"CLARIFAI_QUOTA_MODE", "fleet (replicas share CLARIFAI_RATE_LIMIT over NATS KV) or local (each process has it all)", str(&cfg.QuotaMode)},
+		{"CLARIFAI_QUOTA_GROUP", "replicas that share one quota (default: WORKER_CONSUMER); name one group for several fleets on one account", str(&cfg.Fleet.Group)},
+		{"CLARIFAI_QUOTA_BUCKET", "KV bucket of the fleet quota", str(&cfg.Fleet.Bucket)},
+		{"CLARIFAI_QUOTA_FALLBACK_REPLICAS", "while the quota bucket cannot be used, the quota is divided by the members last seen, or by this when none was", integer(&cfg.Fleet.FallbackReplicas)},
 		{"CLARIFAI_CALL_TIMEOUT", "deadline of one predict call", duration(&cl.CallTimeout)},
 		{"CLARIFAI_THROTTLE_PAUSE", "pause of all calls after a throttling answer", duration(&cl.ThrottlePause)},
 		{"CLARIFAI_MAX_CALL_BYTES", "image bytes of one predict call; a batch is split before it (Clarifai takes < 128 MB per request)", size(&cl.MaxCallBytes)},
@@ -172,6 +182,8 @@ func (cfg *config) validate() error {
 		return fmt.Errorf("invalid CLARIFAI_RATE_LIMIT %g: must be above 0", cfg.Clarifai.RateLimit)
 	case cfg.Predictor == "clarifai" && cfg.Clarifai.CallTimeout <= 0:
 		return fmt.Errorf("invalid CLARIFAI_CALL_TIMEOUT %s: must be above 0", cfg.Clarifai.CallTimeout)
+	case cfg.QuotaMode != "fleet" && cfg.QuotaMode != "local":
+		return fmt.Errorf("invalid CLARIFAI_QUOTA_MODE %q: must be fleet or local", cfg.QuotaMode)
 	case cfg.PprofAddr != "" && cfg.PprofAddr == cfg.HTTPAddr:
 		return fmt.Errorf("invalid WORKER_PPROF_ADDR %q: profiles must not be served on the metrics address", cfg.PprofAddr)
 	}
@@ -188,6 +200,13 @@ func (cfg *config) validate() error {
 	checks := []func() error{cfg.Publisher.Validate, cfg.Consumer.Validate, cfg.Memo.Validate, cfg.Local.Validate, cfg.Embedded.Validate}
 	if cfg.Predictor == "clarifai" {
 		checks = append(checks, cfg.Clarifai.Validate)
+	}
+	if cfg.Predictor == "clarifai" && cfg.QuotaMode == "fleet" {
+		fleet := cfg.Fleet
+		fleet.Group = cmp.Or(fleet.Group, cfg.Consumer.Durable)
+		fleet.RateLimit, fleet.ThrottlePause, fleet.BucketReplicas = cfg.Clarifai.RateLimit, cfg.Clarifai.ThrottlePause, cfg.Consumer.Replicas
+		fleet.SetDefaults()
+		checks = append(checks, fleet.Validate)
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/imgpredict/worker/predictor/clarifai"
 	"github.com/imgpredict/worker/predictor/local"
 	"github.com/imgpredict/worker/publisher"
+	"github.com/imgpredict/worker/quota"
 )
 
 // runWorker wires the worker's parts and runs them until ctx ends.
@@ -50,7 +52,7 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/cpu/classes/`)})), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	pred, closePred, err := newPredictor(cfg, log, reg)
+	pred, closePred, err := newPredictor(cfg, js, log, reg)
 	if err != nil {
 		return err
 	}
@@ -110,7 +112,10 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 	return cons.Run(ctx)
 }
 
-func newPredictor(cfg *config, log zerolog.Logger, reg prometheus.Registerer) (consumer.Predictor, func(), error) {
+// newPredictor builds the predictor. With a fleet quota, its limiter
+// runs until the returned close, which the caller calls once the consumer
+// has stopped.
+func newPredictor(cfg *config, js jetstream.JetStream, log zerolog.Logger, reg prometheus.Registerer) (consumer.Predictor, func(), error) {
 	if cfg.Predictor == "local" {
 		log.Info().Msg("using the offline local-color predictor (no Clarifai account needed)")
 		p, err := local.New(cfg.Local, log)
@@ -118,11 +123,27 @@ func newPredictor(cfg *config, log zerolog.Logger, reg prometheus.Registerer) (c
 	}
 	ccfg := cfg.Clarifai
 	ccfg.Registerer = reg
+	stopFleet := func() {}
+	if cfg.QuotaMode == "fleet" {
+		fcfg := cfg.Fleet
+		fcfg.Group = cmp.Or(fcfg.Group, cfg.Consumer.Durable)
+		fcfg.RateLimit, fcfg.ThrottlePause, fcfg.BucketReplicas = ccfg.RateLimit, ccfg.ThrottlePause, cfg.Consumer.Replicas
+		fleet, err := quota.NewFleet(js, fcfg, log, reg)
+		if err != nil {
+			return nil, nil, err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = fleet.Run(ctx) }()
+		stopFleet = func() { cancel(); <-done }
+		ccfg.Limiter = fleet
+	}
 	c, err := clarifai.NewClient(ccfg, log)
 	if err != nil {
+		stopFleet()
 		return nil, nil, err
 	}
-	return c, func() { _ = c.Close() }, nil
+	return c, func() { _ = c.Close(); stopFleet() }, nil
 }
 
 // connect dials NATS and keeps reconnecting forever: the worker recovers
