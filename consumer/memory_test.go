@@ -91,7 +91,7 @@ func TestSameImageIsPredictedOnce(t *testing.T) {
 	mem := startMemo(t, js, memo.DefaultConfig())
 	createStream(t, js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}})
 
-	img := func(i int) []byte { return fmt.Appendf(nil, "image-%d-%s", i%64, "bytes") } // 64 distinct images
+	img := func(i int) []byte { return imageOf(t, 0, fmt.Sprint("image-", i%64)) } // 64 distinct images
 	var first [][]byte
 	for i := range 128 {
 		first = append(first, imageEvent(fmt.Sprintf("first-%d", i), img(i), ""))

@@ -29,6 +29,8 @@ type Request struct {
 	ModelID       string
 	VersionID     string
 	InputIDs      []string
+	URLs          []string         // per input, "" for image bytes
+	Images        [][]byte         // per input, the image bytes, kept only with RecordImages
 	OutputConfig  *pb.OutputConfig // model.model_version.output_info.output_config, nil when none
 	Authorization string           // the authorization metadata value
 	Metadata      metadata.MD
@@ -42,22 +44,23 @@ type Server struct {
 	lis  net.Listener
 	grpc *grpc.Server
 
-	mu         sync.Mutex
-	latency    time.Duration
-	throttle   int
-	outage     sc.StatusCode // while not 0, every call is answered with it
-	fails      []callFailure
-	inputFails map[string]*inputFailure
-	shuffle    bool
-	echo       bool
-	omitIDs    bool
-	outputTime time.Time
-	payloads   map[string]*pb.Data
-	pat        string
-	records    []Request
-	calls      int
-	inputs     int
-	quota      accountQuota
+	mu           sync.Mutex
+	latency      time.Duration
+	throttle     int
+	outage       sc.StatusCode // while not 0, every call is answered with it
+	fails        []callFailure
+	inputFails   map[string]*inputFailure
+	shuffle      bool
+	echo         bool
+	omitIDs      bool
+	recordImages bool
+	outputTime   time.Time
+	payloads     map[string]*pb.Data
+	pat          string
+	records      []Request
+	calls        int
+	inputs       int
+	quota        accountQuota
 }
 
 type callFailure struct {
@@ -165,6 +168,13 @@ func (s *Server) EchoInputIDs(on bool) {
 	s.echo = on
 }
 
+// RecordImages, when on, keeps every input's image bytes in Requests.
+func (s *Server) RecordImages(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recordImages = on
+}
+
 // OmitInputIDs, when on, leaves the input id out of every output's input
 // echo, as some models do; outputs stay in request order unless shuffled.
 func (s *Server) OmitInputIDs(on bool) {
@@ -231,11 +241,19 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 		auth = v[0]
 	}
 	ids := make([]string, len(req.GetInputs()))
+	urls := make([]string, len(req.GetInputs()))
 	for k, in := range req.GetInputs() {
 		ids[k] = in.GetId()
+		urls[k] = in.GetData().GetImage().GetUrl()
 	}
 
 	s.mu.Lock()
+	var images [][]byte
+	if s.recordImages {
+		for _, in := range req.GetInputs() {
+			images = append(images, in.GetData().GetImage().GetBase64())
+		}
+	}
 	s.calls++
 	s.inputs += len(ids)
 	if len(s.records) == MaxRecords {
@@ -243,7 +261,7 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 	}
 	s.records = append(s.records, Request{
 		Time: time.Now(), UserID: req.GetUserAppId().GetUserId(), AppID: req.GetUserAppId().GetAppId(),
-		ModelID: req.GetModelId(), VersionID: req.GetVersionId(), InputIDs: ids,
+		ModelID: req.GetModelId(), VersionID: req.GetVersionId(), InputIDs: ids, URLs: urls, Images: images,
 		OutputConfig:  req.GetModel().GetModelVersion().GetOutputInfo().GetOutputConfig(),
 		Authorization: auth, Metadata: md.Copy(),
 	})
