@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -42,8 +43,8 @@ func run(args []string, stderr io.Writer, getenv func(string) string) int {
 func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("fakeclarifai", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", or(getenv("FAKE_CLARIFAI_LISTEN"), ":50051"), "address to serve gRPC on (FAKE_CLARIFAI_LISTEN)")
-	latency := fs.String("latency", or(getenv("FAKE_CLARIFAI_LATENCY"), "0s"), "least time every call takes (FAKE_CLARIFAI_LATENCY)")
+	listen := fs.String("listen", cmp.Or(getenv("FAKE_CLARIFAI_LISTEN"), ":50051"), "address to serve gRPC on (FAKE_CLARIFAI_LISTEN)")
+	latency := fs.String("latency", cmp.Or(getenv("FAKE_CLARIFAI_LATENCY"), "0s"), "least time every call takes (FAKE_CLARIFAI_LATENCY)")
 	pat := fs.String("pat", getenv("FAKE_CLARIFAI_PAT"), "PAT that calls must carry; empty = any (FAKE_CLARIFAI_PAT)")
 	masks := fs.String("masks", getenv("FAKE_CLARIFAI_MASKS"), "MODEL:NxBYTES answers MODEL with N noise PNG masks of about BYTES each (FAKE_CLARIFAI_MASKS)")
 	quotaFlag := fs.Int("quota", atoi(getenv("FAKE_CLARIFAI_QUOTA")), "throttle (11005) every call beyond this many in any one second, as an account quota; 0 = none (FAKE_CLARIFAI_QUOTA)")
@@ -98,13 +99,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	}
 	fmt.Fprintf(stderr, "fakeclarifai: stopped after %d calls, %d inputs\n", fake.Calls(), fake.Inputs())
 	return nil
-}
-
-func or(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }
 
 func atoi(s string) int {

@@ -1,6 +1,7 @@
 package clarifaitest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -337,7 +338,7 @@ type answerOpts struct {
 func answer(req *pb.PostModelOutputsRequest, failed []sc.StatusCode, payload *pb.Data, reqID string, opts answerOpts) *pb.MultiOutputResponse {
 	model := &pb.Model{
 		Id: req.GetModelId(), UserId: req.GetUserAppId().GetUserId(), AppId: req.GetUserAppId().GetAppId(),
-		ModelVersion: &pb.ModelVersion{Id: or(req.GetVersionId(), "fake-version")},
+		ModelVersion: &pb.ModelVersion{Id: cmp.Or(req.GetVersionId(), "fake-version")},
 	}
 	okStatus := &sc.Status{Code: sc.StatusCode_SUCCESS, Description: "Ok"}
 	createdAt := timestamppb.New(opts.createdAt)
@@ -379,11 +380,4 @@ func answer(req *pb.PostModelOutputsRequest, failed []sc.StatusCode, payload *pb
 		code, desc = sc.StatusCode_MIXED_STATUS, "Mixed Success"
 	}
 	return &pb.MultiOutputResponse{Status: &sc.Status{Code: code, Description: desc, ReqId: reqID}, Outputs: outputs}
-}
-
-func or(s, fallback string) string {
-	if s != "" {
-		return s
-	}
-	return fallback
 }
