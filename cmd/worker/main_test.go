@@ -526,3 +526,101 @@ func TestImagesAsPeopleUploadThem(t *testing.T) {
 		require.Equal(t, &schemas.ImageInfo{Width: 32, Height: 16, Original: &schemas.Size{Width: 64, Height: 32}}, results["wide"].Image)
 	})
 }
+
+// TestEveryFieldReachesTheResult: through the real client and the fake
+// Clarifai server, events asking several models get one result per
+// model, on the subject of the model asked, with everything the model
+// returned (embeddings, colours, polygons, keypoints, track ids, output
+// id and time), each valid against the result schema; outputs that echo
+// no input id are matched by position; concepts selected by name go out
+// with value 1; every call names the worker's version.
+func TestEveryFieldReachesTheResult(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	fake := clarifaitest.NewServer()
+	t.Cleanup(fake.Close)
+	fake.OmitInputIDs(true)
+	fake.SetPayload("embedder", clarifaitest.Embeddings(1, 1024))
+	fake.SetPayload("colorizer", clarifaitest.Colors(3))
+	fake.SetPayload("posenet", clarifaitest.Keypoints(2, 17))
+	fake.SetPayload("outliner", clarifaitest.Polygons(2, 6))
+	cfg, err := loadConfig("worker", nil, env(map[string]string{
+		"NATS_URL": srv.ClientURL(), "CLARIFAI_ENDPOINT": fake.Addr(), "CLARIFAI_INSECURE": "true",
+		"CLARIFAI_PAT": "p", "WORKER_HTTP_ADDR": "", "WORKER_BATCH_WAIT": "50ms",
+	}), io.Discard)
+	require.NoError(t, err)
+	cfg.Clarifai.Version = "1.2.3"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runWorker(ctx, cfg, zerolog.Nop(), nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, func() bool {
+		_, err := js.Stream(t.Context(), "IMAGES")
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond)
+
+	want := 0
+	for i := range 10 {
+		_, err := js.Publish(t.Context(), "images.upload", fmt.Appendf(nil,
+			`{"id":"multi-%d","image":{"url":"https://example.com/%d.jpg"},"models":[{"id":"embedder"},{"id":"colorizer"},{"id":"posenet"},{"id":"outliner"}]}`, i, i))
+		require.NoError(t, err)
+		want += 4
+	}
+	_, err = js.Publish(t.Context(), "images.upload",
+		[]byte(`{"id":"selected","image":{"url":"https://example.com/s.jpg"},"output_config":{"select_concepts":[{"name":"train"},"id-x"]}}`))
+	require.NoError(t, err)
+	want++
+
+	results := map[string]schemas.Result{} // by event id and model asked
+	s, err := js.Stream(t.Context(), "PREDICTIONS")
+	require.NoError(t, err)
+	oc, err := s.OrderedConsumer(t.Context(), jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(results) < want && time.Now().Before(deadline) {
+		batch, err := oc.Fetch(want, jetstream.FetchMaxWait(time.Second))
+		require.NoError(t, err)
+		for m := range batch.Messages() {
+			require.NoError(t, schemas.ValidateResult(m.Data()))
+			var r schemas.Result
+			require.NoError(t, json.Unmarshal(m.Data(), &r))
+			key := r.EventID + " " + strings.TrimPrefix(m.Subject(), "predictions.")
+			require.NotContains(t, results, key, "two results for one event and model")
+			results[key] = r
+		}
+	}
+	require.Len(t, results, want)
+
+	e := results["multi-3 embedder"]
+	require.Len(t, e.Embeddings, 1)
+	require.Equal(t, uint32(1024), e.Embeddings[0].NumDimensions)
+	require.Len(t, e.Embeddings[0].Vector, 1024)
+	require.NotNil(t, e.Output)
+	require.NotEmpty(t, e.Output.ID)
+	require.False(t, e.Output.CreatedAt.IsZero())
+	require.Len(t, results["multi-3 colorizer"].Colors, 3)
+	require.NotEmpty(t, results["multi-3 colorizer"].Colors[0].W3C.Name)
+	pose := results["multi-3 posenet"].Regions
+	require.Len(t, pose, 2)
+	require.Len(t, pose[0].Keypoints, 17)
+	require.Equal(t, "visible", pose[0].Keypoints[0].Visibility)
+	require.NotNil(t, pose[0].Point)
+	require.Equal(t, "track-0", pose[0].TrackID)
+	require.Len(t, results["multi-3 outliner"].Regions[0].Polygon, 6)
+
+	var selected *clarifaitest.Request
+	for _, r := range fake.Requests() {
+		require.Equal(t, []string{"image-worker-1.2.3"}, r.Metadata.Get("x-clarifai-request-id-prefix"))
+		if r.OutputConfig != nil && len(r.OutputConfig.GetSelectConcepts()) > 0 {
+			selected = &r
+		}
+	}
+	require.NotNil(t, selected)
+	sel := selected.OutputConfig.GetSelectConcepts()
+	require.Len(t, sel, 2)
+	require.Equal(t, "train", sel[0].GetName())
+	require.Equal(t, "id-x", sel[1].GetId())
+	for _, c := range sel {
+		require.Equal(t, float32(1), c.GetValue(), "1 selects a concept")
+	}
+}
