@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/imgpredict/worker/imageprep"
 	"github.com/imgpredict/worker/predictor"
@@ -46,6 +47,7 @@ type Consumer struct {
 	ledger  *ledger
 	memory  Memory // nil: no records and no cache
 	pause   *pauser
+	tracer  trace.Tracer       // nil: nothing is traced
 	fetcher *imageprep.Fetcher // nil unless the worker downloads URL images
 	decodes chan struct{}      // a slot per image decoded at once
 

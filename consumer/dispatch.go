@@ -54,6 +54,7 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 // What is already stored or cached is not predicted, and an image that
 // repeats in the batch is predicted once.
 func (c *Consumer) call(ctx context.Context, batch []*task, done func()) {
+	endWaits(batch)
 	if batch = c.recall(ctx, batch); len(batch) == 0 {
 		done()
 		return
@@ -62,8 +63,10 @@ func (c *Consumer) call(ctx context.Context, batch []*task, done func()) {
 	if n := len(batch) - len(req.Inputs); n > 0 {
 		c.metrics.saved.WithLabelValues("batch_duplicate").Add(float64(n))
 	}
-	outs := c.pred.Predict(ctx, req)
+	pctx, span := c.tracePredict(ctx, batch, req)
+	outs := c.pred.Predict(pctx, req)
 	done()
+	endPredict(span, outs)
 	if len(outs) != len(req.Inputs) { // a broken predictor must not lose events
 		err := fmt.Errorf("%w: %d outcomes for %d inputs", errBrokenPredictor, len(outs), len(req.Inputs))
 		c.log.Error().Err(err).Msg("predict")

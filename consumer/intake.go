@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/schemas"
@@ -32,6 +33,7 @@ func (c *Consumer) intake(ctx, finishCtx context.Context, msg jetstream.Msg, out
 	}
 	c.metrics.received.Inc()
 	m := c.ledger.admit(msg, meta)
+	c.traceEvent(m)
 	if ctx.Err() != nil {
 		c.ledger.settle(m, settlement{kind: nakNow})
 		return
@@ -58,6 +60,9 @@ func (c *Consumer) prepare(ctx, finishCtx context.Context, m *message, out chan<
 		return
 	}
 	m.event = ev
+	if m.span != nil {
+		m.span.SetAttributes(attribute.String("worker.event_id", ev.ID))
+	}
 	tasks := c.tasks(m)
 	switch limit := c.ledger.bytes.limit(); {
 	case m.bytes > limit:
@@ -92,6 +97,7 @@ func (c *Consumer) forward(ctx context.Context, tasks []*task, out chan<- *task)
 			c.endAll(tasks[i:], shutdown("shutting down before the call"))
 			return
 		}
+		t.wait = c.child(t.m, "batch wait", attribute.String("worker.model", t.asked.ID))
 		select {
 		case out <- t:
 		case <-ctx.Done():

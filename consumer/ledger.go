@@ -118,6 +118,7 @@ func (l *ledger) settle(m *message, s settlement) {
 		l.log.Warn().Err(err).Stringer("msg", m).Msg("settle")
 	}
 	l.metrics.latency.Observe(time.Since(m.arrived).Seconds())
+	endEvent(m, s)
 	l.mu.Lock()
 	delete(l.held, m)
 	if len(l.held) == 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/schemas"
@@ -23,6 +24,7 @@ type message struct {
 	image   *schemas.ImageInfo // the image as sent, when the worker had its bytes
 	tasks   []*task
 	settled atomic.Bool // set by the ledger's settle, once
+	span    trace.Span  // from pull to settle; nil when not traced
 
 	mu    sync.Mutex
 	bytes int64 // held in the byte budget
@@ -41,8 +43,9 @@ type task struct {
 	key   string // groups tasks that can share a call
 	input predictor.Input
 
-	doneKey  string // its idempotency record, once looked up
-	cacheKey string // its image's cache record; "" when not cacheable
+	doneKey  string     // its idempotency record, once looked up
+	cacheKey string     // its image's cache record; "" when not cacheable
+	wait     trace.Span // its wait for a batch; nil when not traced
 }
 
 func (m *message) String() string {

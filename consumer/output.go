@@ -7,6 +7,9 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/schemas"
@@ -24,6 +27,7 @@ type output struct {
 	future jetstream.PubAckFuture
 	ack    *jetstream.PubAck // once stored
 	err    error
+	span   trace.Span // from the first publish to stored; nil when not traced
 }
 
 func (o *output) publishes() bool { return o.f.kind == publishResult || o.f.kind == deadLetter }
@@ -63,9 +67,16 @@ func (c *Consumer) deliver(ctx context.Context, outs []output) {
 	}
 }
 
-// send builds the output (once) and starts its publish.
+// send builds the output (once) and starts its publish; the message
+// carries the trace of its publish span.
 func (c *Consumer) send(ctx context.Context, o *output, now time.Time) {
 	o.future = nil
+	if o.span == nil {
+		o.span = c.child(o.t.m, "publish", attribute.Bool("worker.dead_letter", o.f.kind == deadLetter))
+	}
+	if o.span != nil {
+		ctx = trace.ContextWithSpan(ctx, o.span)
+	}
 	if o.f.kind == publishResult {
 		if o.result == nil {
 			o.result = o.t.result(o.pred, now)
@@ -130,6 +141,10 @@ func (c *Consumer) republish(ctx context.Context, o *output) {
 			}
 			c.metrics.publishRetries.Inc()
 			if sleep(ctx, wait) != nil {
+				if o.span != nil {
+					o.span.SetStatus(codes.Error, "shutdown before the output was stored")
+					o.span.End()
+				}
 				c.endTask(o.t, shutdown("shutdown before the output was stored"))
 				return
 			}
@@ -150,6 +165,9 @@ func (c *Consumer) republish(ctx context.Context, o *output) {
 // stored counts and logs an output JetStream has stored, remembers it,
 // and ends its task.
 func (c *Consumer) stored(o *output) {
+	if o.span != nil {
+		o.span.End()
+	}
 	if o.f.kind == publishResult {
 		c.metrics.results.Inc()
 		c.remember(o)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/imgpredict/worker/schemas"
 )
 
@@ -43,6 +45,9 @@ type Config struct {
 	// ProgressEvery is the interval of progress lines when the output
 	// is not a terminal.
 	ProgressEvery time.Duration
+	// Tracer, when set, starts a trace per event and puts its traceparent
+	// in the event's headers, so that the worker continues it.
+	Tracer trace.Tracer
 	// Raw publishes the lines of .jsonl files as they are, even those the
 	// worker will reject (to test its dead letters); by default such a
 	// line is refused with the reason the worker would give.

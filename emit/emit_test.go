@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -283,4 +286,27 @@ func TestEmitAsksSeveralModels(t *testing.T) {
 	ev, err := schemas.DecodeEvent(msgs[0].Data())
 	require.NoError(t, err)
 	require.Equal(t, cfg.Models, ev.Models)
+}
+
+// TestEmitStartsATracePerEvent: with a tracer, every event carries the
+// traceparent of its own "emit" span.
+func TestEmitStartsATracePerEvent(t *testing.T) {
+	js := newJetStream(t, true)
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	cfg := emit.Config{Tracer: tp.Tracer("test")}
+	var out bytes.Buffer
+	_, err := emit.Run(t.Context(), js, cfg, []string{"https://example.com/a.jpg", "https://example.com/b.jpg"}, &out)
+	require.NoError(t, err)
+	msgs := streamEvents(t, js)
+	require.Len(t, msgs, 2)
+	stubs := spans.GetSpans()
+	require.Len(t, stubs, 2)
+	traces := map[string]bool{}
+	for _, s := range stubs {
+		traces["00-"+s.SpanContext.TraceID().String()+"-"+s.SpanContext.SpanID().String()+"-01"] = true
+	}
+	for _, m := range msgs {
+		require.True(t, traces[m.Headers().Get("traceparent")], "event without its emit span's traceparent")
+	}
 }

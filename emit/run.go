@@ -1,6 +1,9 @@
 package emit
 
 import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -10,6 +13,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/imgpredict/worker/internal/natstrace"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -204,6 +209,12 @@ func MsgID(eventID string) string {
 func (e *emitter) publish(ctx context.Context, id string, payload []byte, futures chan<- pending) error {
 	msg := &nats.Msg{Subject: e.cfg.Subject, Data: payload, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, MsgID(id))
+	if e.cfg.Tracer != nil {
+		sctx, span := e.cfg.Tracer.Start(ctx, "emit", trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(attribute.String("worker.event_id", id), attribute.String("messaging.destination.name", e.cfg.Subject)))
+		natstrace.Inject(sctx, msg.Header)
+		span.End()
+	}
 	f, err := e.js.PublishMsgAsync(msg)
 	if err != nil {
 		e.failf("%s: publish: %v", id, err)

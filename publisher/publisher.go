@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/imgpredict/worker/internal/streams"
+	"github.com/imgpredict/worker/internal/natstrace"
 	"github.com/imgpredict/worker/internal/subjects"
 	"github.com/imgpredict/worker/schemas"
 )
@@ -225,7 +226,7 @@ func (p *Publisher) Result(ctx context.Context, r *schemas.Result, asked schemas
 			return nil, fmt.Errorf("encode result: %w", err)
 		}
 	}
-	return p.publish(p.resultSubject(asked.ID), data, msgID)
+	return p.publish(ctx, p.resultSubject(asked.ID), data, msgID)
 }
 
 func largestInlineMask(r *schemas.Result) int {
@@ -260,11 +261,14 @@ func (p *Publisher) DeadLetter(ctx context.Context, d *schemas.DeadLetter) (jets
 	if err != nil {
 		return nil, fmt.Errorf("encode dead letter: %w", err)
 	}
-	return p.publish(p.cfg.DeadLetterSubject, data, msgID)
+	return p.publish(ctx, p.cfg.DeadLetterSubject, data, msgID)
 }
 
-func (p *Publisher) publish(subject string, data []byte, msgID string) (jetstream.PubAckFuture, error) {
+// publish sends data; it carries the trace context of ctx (traceparent),
+// so that indexers can continue the event's trace.
+func (p *Publisher) publish(ctx context.Context, subject string, data []byte, msgID string) (jetstream.PubAckFuture, error) {
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	natstrace.Inject(ctx, msg.Header)
 	f, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", subject, err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/imgpredict/worker/consumer"
 	"github.com/imgpredict/worker/embedded"
@@ -40,6 +41,10 @@ type config struct {
 	Publisher publisher.Config
 	Memo      memo.Config
 	Embedded  embedded.Config
+
+	// tracer traces events when the OTEL_* variables ask for it; nil
+	// traces nothing. It is no setting of ours: cmdRun sets it up.
+	tracer trace.TracerProvider
 
 	HTTPAddr    string
 	PprofAddr   string

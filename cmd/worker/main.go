@@ -61,7 +61,19 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	log.Info().Str("version", version).Str("predictor", cfg.Predictor).Msg("starting")
+	tp, stopTracing, err := newTracing(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn().Err(err).Msg("flushing traces")
+		}
+	}()
+	cfg.tracer = tp
+	log.Info().Str("version", version).Str("predictor", cfg.Predictor).Bool("tracing", tp != nil).Msg("starting")
 	return runWorker(ctx, cfg, log, nil)
 }
 

@@ -624,3 +624,23 @@ func TestEveryFieldReachesTheResult(t *testing.T) {
 		require.Equal(t, float32(1), c.GetValue(), "1 selects a concept")
 	}
 }
+
+// TestTracingOnlyWhenAsked: no OTEL_* variable, no tracer; the console
+// exporter prints spans; an unknown exporter is refused by name.
+func TestTracingOnlyWhenAsked(t *testing.T) {
+	tp, stop, err := newTracing(t.Context(), env(nil), io.Discard)
+	require.NoError(t, err)
+	require.Nil(t, tp)
+	require.NoError(t, stop(t.Context()))
+
+	var out bytes.Buffer
+	tp, stop, err = newTracing(t.Context(), env(map[string]string{"OTEL_TRACES_EXPORTER": "console"}), &out)
+	require.NoError(t, err)
+	_, span := tp.Tracer("t").Start(t.Context(), "hello")
+	span.End()
+	require.NoError(t, stop(t.Context()))
+	require.Contains(t, out.String(), `"Name":"hello"`)
+
+	_, _, err = newTracing(t.Context(), env(map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}), io.Discard)
+	require.ErrorContains(t, err, "OTEL_TRACES_EXPORTER")
+}

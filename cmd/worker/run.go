@@ -65,7 +65,11 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 	if err != nil {
 		return err
 	}
-	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg, consumer.WithMemory(mem))
+	opts := []consumer.Option{consumer.WithMemory(mem)}
+	if cfg.tracer != nil {
+		opts = append(opts, consumer.WithTracer(cfg.tracer))
+	}
+	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg, opts...)
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,14 @@ func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return err
 	}
 	defer closeConn()
+	tp, stopTracing, err := newTracing(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.Background()) }()
+	if tp != nil {
+		cfg.Tracer = tp.Tracer("github.com/imgpredict/worker/emit")
+	}
 	_, err = emit.Run(ctx, js, cfg, fs.Args(), stdout)
 	return err
 }
