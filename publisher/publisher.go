@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/imgpredict/worker/internal/streams"
 	"github.com/imgpredict/worker/internal/natstrace"
+	"github.com/imgpredict/worker/internal/streams"
 	"github.com/imgpredict/worker/internal/subjects"
 	"github.com/imgpredict/worker/schemas"
 )
