@@ -181,7 +181,10 @@ func (f *Fleet) take(ctx context.Context) (int64, error) {
 func (f *Fleet) stale(slot, now int64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if now-slot > int64(min(f.maxLate, f.gap(f.st.factor())/2)) {
+	// Half a gap keeps a late call from crowding the next at low rates; at
+	// high rates (a gap of microseconds) a few milliseconds are nothing to
+	// the quota but are what a goroutine waking from a timer may take.
+	if now-slot > int64(min(f.maxLate, max(f.gap(f.st.factor())/2, 10*time.Millisecond))) {
 		f.late.Inc()
 		return true
 	}
