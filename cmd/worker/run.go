@@ -46,21 +46,13 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 		return fmt.Errorf("jetstream: %w", err)
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	pred, closePred, err := newPredictor(cfg, log, reg)
+	reg := newRegistry()
+	p, err := newParts(cfg, nc, js, log, reg)
 	if err != nil {
 		return err
 	}
-	defer closePred()
-	pub, err := publisher.New(nc, cfg.Publisher, log)
-	if err != nil {
-		return err
-	}
-	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg)
-	if err != nil {
-		return err
-	}
+	defer p.close()
+	pub, cons := p.pub, p.cons
 	stopHTTP, err := serveHTTP(cfg.HTTPAddr, reg, func() bool { return nc.IsConnected() && cons.Ready() }, log)
 	if err != nil {
 		return err
@@ -81,6 +73,41 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 		started(natsURL)
 	}
 	return cons.Run(ctx)
+}
+
+// newRegistry holds what /metrics serves: Go's and the process's
+// metrics here, every part's own registered by newParts.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// parts are the worker's components on one connection.
+type parts struct {
+	pub   *publisher.Publisher
+	cons  *consumer.Consumer
+	close func()
+}
+
+// newParts builds the worker's components; each registers its metrics on
+// reg. It does no I/O.
+func newParts(cfg *config, nc *nats.Conn, js jetstream.JetStream, log zerolog.Logger, reg prometheus.Registerer) (parts, error) {
+	pred, closePred, err := newPredictor(cfg, log, reg)
+	if err != nil {
+		return parts{}, err
+	}
+	pub, err := publisher.New(nc, cfg.Publisher, log)
+	if err != nil {
+		closePred()
+		return parts{}, err
+	}
+	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg)
+	if err != nil {
+		closePred()
+		return parts{}, err
+	}
+	return parts{pub: pub, cons: cons, close: closePred}, nil
 }
 
 func newPredictor(cfg *config, log zerolog.Logger, reg prometheus.Registerer) (consumer.Predictor, func(), error) {
