@@ -1,6 +1,9 @@
 package deploy_test
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +71,28 @@ func TestAlertRulesAreTheSameInBothFormsAndExplainThemselves(t *testing.T) {
 		}
 	}
 	require.ElementsMatch(t, wantAlerts, names)
+}
+
+// TestREADMEListsPanelsAndAlerts keeps the README's Operating section in
+// step with the dashboard and the rules.
+func TestREADMEListsPanelsAndAlerts(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "\n## Operating\n")
+	require.True(t, ok, "README has an Operating section")
+	section, _, _ = strings.Cut(section, "\n## ")
+
+	d, err := deploy.LoadDashboard()
+	require.NoError(t, err)
+	for _, p := range d.Panels {
+		if p.Type != "row" {
+			require.Contains(t, section, "| "+p.Title+" |", "panel %q", p.Title)
+		}
+	}
+	for _, a := range wantAlerts {
+		require.Contains(t, section, "`"+a+"`")
+	}
+	for _, f := range []string{deploy.DashboardFile, deploy.RulesFile, deploy.PrometheusRuleFile} {
+		require.Contains(t, section, "deploy/"+f)
+	}
 }
