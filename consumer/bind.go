@@ -85,6 +85,16 @@ func lostConsumer(err error) bool {
 		errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
+// streamName is the name of the input stream the consumer is bound to.
+func (c *Consumer) streamName() string {
+	if p := c.current.Load(); p != nil {
+		if info := (*p).CachedInfo(); info != nil {
+			return info.Stream
+		}
+	}
+	return c.cfg.Stream
+}
+
 // setCurrent makes cons the consumer that is pulled from and watched.
 func (c *Consumer) setCurrent(cons jetstream.Consumer) {
 	c.current.Store(&cons)
@@ -118,6 +128,9 @@ func (c *Consumer) watchConsumer(ctx context.Context) {
 			continue
 		}
 		c.bound.Store(true)
+		if cause, _ := c.pause.paused(); cause != nil && !info.Paused {
+			c.pause.poke() // resumed elsewhere: see whether the account calls again
+		}
 		c.metrics.consumerState.WithLabelValues("pending").Set(float64(info.NumPending))
 		c.metrics.consumerState.WithLabelValues("ack_pending").Set(float64(info.NumAckPending))
 	}

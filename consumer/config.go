@@ -41,6 +41,9 @@ type Config struct {
 	// CLARIFAI_MODEL_VERSION_ID).
 	DefaultModel predictor.Model
 
+	PauseProbeMin time.Duration // WORKER_PAUSE_PROBE_MIN: first wait before a paused worker tries a call again
+	PauseProbeMax time.Duration // WORKER_PAUSE_PROBE_MAX: the wait doubles up to this
+
 	FetchMaxWait    time.Duration // how long one pull request waits for messages
 	NakDelayBase    time.Duration // first redelivery delay after a transient failure
 	NakDelayMax     time.Duration // cap of the growing redelivery delay
@@ -67,6 +70,8 @@ func DefaultConfig() Config {
 		ShutdownWait:    20 * time.Second,
 		MaxImageBytes:   schemas.MaxImageBytes,
 		DefaultModel:    predictor.Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition"},
+		PauseProbeMin:   10 * time.Second,
+		PauseProbeMax:   5 * time.Minute,
 		FetchMaxWait:    time.Second,
 		NakDelayBase:    time.Second,
 		NakDelayMax:     time.Minute,
@@ -115,6 +120,10 @@ func (c Config) Validate() error {
 		return invalid("WORKER_SHUTDOWN_TIMEOUT", "must not be negative")
 	case c.DefaultModel.ID == "":
 		return invalid("CLARIFAI_MODEL_ID", "must not be empty")
+	case c.PauseProbeMin <= 0:
+		return invalid("WORKER_PAUSE_PROBE_MIN", "must be positive, got %s", c.PauseProbeMin)
+	case c.PauseProbeMax < c.PauseProbeMin:
+		return invalid("WORKER_PAUSE_PROBE_MAX", "must be at least WORKER_PAUSE_PROBE_MIN (%s), got %s", c.PauseProbeMin, c.PauseProbeMax)
 	case c.MaxImageBytes < 1:
 		return invalid("MaxImageBytes", "must be positive")
 	case c.FetchMaxWait < 100*time.Millisecond:

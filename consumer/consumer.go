@@ -42,6 +42,8 @@ type Consumer struct {
 	log     zerolog.Logger
 	metrics *metrics
 	ledger  *ledger
+	memory  Memory // nil: no records and no cache
+	pause   *pauser
 
 	defaultKey string         // groupKey of events that name no model or output config
 	wg         sync.WaitGroup // goroutines that publish and settle
@@ -51,7 +53,7 @@ type Consumer struct {
 }
 
 // New returns a consumer. reg may be nil.
-func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*Consumer, error) {
+func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log zerolog.Logger, reg prometheus.Registerer, opts ...Option) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -59,9 +61,13 @@ func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log 
 	c := &Consumer{
 		js: js, pred: pred, pub: pub, cfg: cfg, log: log,
 		defaultKey: groupKey(cfg.DefaultModel, predictor.OutputConfig{}),
+		pause:      newPauser(),
 	}
 	c.metrics = newMetrics(reg, func() float64 { return float64(c.ledger.count()) }, func() float64 { return float64(c.ledger.bytes.inUse()) })
 	c.ledger = newLedger(&c.cfg, log, c.metrics)
+	for _, o := range opts {
+		o(c)
+	}
 	return c, nil
 }
 
@@ -101,10 +107,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 	stages.Go(func() { c.dispatchLoop(ctx, finishCtx, want, batches) })
 	stages.Go(func() { c.watchConsumer(ctx) })
 	stages.Go(func() { c.ledger.keepAlive(finishCtx) })
+	stages.Go(func() { c.probeLoop(ctx, finishCtx, tasks) })
 
 	c.log.Info().Str("consumer", c.cfg.Durable).Int("batch_size", c.cfg.BatchSize).
 		Stringer("batch_wait", c.cfg.BatchWait).Int("max_inflight", c.cfg.MaxInflight).Msg("consuming")
 	<-ctx.Done()
+	c.endAll(c.pause.resume(), shutdown("shutting down while the account cannot make calls"))
 	// Tasks can still reach the batcher's channel after it stopped.
 	c.wg.Go(func() {
 		for {
@@ -123,6 +131,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	stopFinishing()
 	stages.Wait()
+	c.endAll(c.pause.resume(), shutdown("shutting down while the account cannot make calls")) // a probe's task
 	c.wg.Wait()
 	for len(tasks) > 0 {
 		c.endTask(<-tasks, shutdown("shutting down before the call"))

@@ -18,6 +18,9 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 		case <-ctx.Done():
 			return
 		}
+		if !c.pause.wait(ctx) {
+			return
+		}
 		if err := c.pred.Ready(ctx); err != nil {
 			return
 		}
@@ -32,6 +35,11 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 		case <-ctx.Done():
 			return // the batcher hands back what it would have sent
 		}
+		if cause, _ := c.pause.paused(); cause != nil { // paused while this batch formed
+			c.parkAll(ctx, batch, cause)
+			<-inflight
+			continue
+		}
 		c.metrics.inflight.Inc()
 		c.wg.Go(func() {
 			c.call(finishCtx, batch, func() {
@@ -43,21 +51,42 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 }
 
 // call predicts one batch, then publishes and settles every task of it.
+// What is already stored or cached is not predicted, and an image that
+// repeats in the batch is predicted once.
 func (c *Consumer) call(ctx context.Context, batch []*task, done func()) {
-	outs := c.pred.Predict(ctx, request(batch))
+	if batch = c.recall(ctx, batch); len(batch) == 0 {
+		done()
+		return
+	}
+	req, input := request(batch)
+	if n := len(batch) - len(req.Inputs); n > 0 {
+		c.metrics.saved.WithLabelValues("batch_duplicate").Add(float64(n))
+	}
+	outs := c.pred.Predict(ctx, req)
 	done()
-	if len(outs) != len(batch) { // a broken predictor must not lose events
-		err := fmt.Errorf("predictor returned %d outcomes for %d inputs", len(outs), len(batch))
+	if len(outs) != len(req.Inputs) { // a broken predictor must not lose events
+		err := fmt.Errorf("%w: %d outcomes for %d inputs", errBrokenPredictor, len(outs), len(req.Inputs))
 		c.log.Error().Err(err).Msg("predict")
-		outs = make([]predictor.Outcome, len(batch))
+		outs = make([]predictor.Outcome, len(req.Inputs))
 		for i := range outs {
 			outs[i].Err = err
 		}
 	}
 	stopping := ctx.Err() != nil
-	results := make([]output, len(batch))
+	results := make([]output, 0, len(batch))
+	var parked []*task
+	var cause *predictor.Error
 	for i, t := range batch {
-		results[i] = output{t: t, f: decide(outs[i], t.m.meta.NumDelivered, &c.cfg, stopping), pred: outs[i].Prediction}
+		o := outs[input[i]]
+		f := decide(o, t.m.meta.NumDelivered, &c.cfg, stopping)
+		if f.kind == pauseAll {
+			parked, cause = append(parked, t), f.cause
+			continue
+		}
+		results = append(results, output{t: t, f: f, pred: o.Prediction})
+	}
+	if parked != nil {
+		c.parkAll(ctx, parked, cause)
 	}
 	c.deliver(ctx, results)
 }

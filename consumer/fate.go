@@ -23,6 +23,11 @@ const (
 	retryLater
 	// handBack: no output; the message is Nak'd at once (shutdown).
 	handBack
+	// alreadyStored: no output; an earlier delivery stored it.
+	alreadyStored
+	// pauseAll: the account cannot call at all; hold the task, pause
+	// every replica and probe until it can.
+	pauseAll
 )
 
 // fate is the decision for one task, with what its output needs.
@@ -31,7 +36,8 @@ type fate struct {
 	reason      string // deadLetter
 	code        uint32 // deadLetter: Clarifai's status code or 0
 	description string
-	delay       time.Duration // retryLater
+	delay       time.Duration    // retryLater
+	cause       *predictor.Error // pauseAll
 }
 
 // decide is the one place that maps a predictor's outcome to a fate;
@@ -53,6 +59,9 @@ func decide(o predictor.Outcome, deliveries uint64, cfg *Config, stopping bool) 
 	if !errors.As(err, &pe) {
 		pe = &predictor.Error{Class: predictor.Transient, Reason: schemas.ReasonPredictFailed, Description: err.Error()}
 	}
+	if pe.Class == predictor.Account {
+		return fate{kind: pauseAll, reason: pe.Reason, code: pe.Code, description: pe.Description, cause: pe}
+	}
 	if predictor.IsTransient(pe) {
 		if deliveries >= uint64(cfg.MaxDeliver) {
 			return fate{kind: deadLetter, reason: schemas.ReasonMaxDeliveries, code: pe.Code,
@@ -67,6 +76,9 @@ func decide(o predictor.Outcome, deliveries uint64, cfg *Config, stopping bool) 
 func dead(reason, description string) fate {
 	return fate{kind: deadLetter, reason: reason, description: description}
 }
+
+// already ends a task whose output an earlier delivery stored.
+func already() fate { return fate{kind: alreadyStored} }
 
 // shutdown hands a task back because the worker is stopping.
 func shutdown(description string) fate {

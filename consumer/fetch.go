@@ -60,6 +60,9 @@ func (c *Consumer) fetchLoop(ctx, finishCtx context.Context, cons jetstream.Cons
 			}
 			c.setCurrent(cons)
 		}
+		if !c.pause.wait(ctx) {
+			return
+		}
 		slots, err := c.ledger.slots.reserve(ctx, 2*c.cfg.BatchSize)
 		if err != nil {
 			return

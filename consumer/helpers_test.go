@@ -87,12 +87,12 @@ func startWorker(t *testing.T, js jetstream.JetStream, pred Predictor, cfg Confi
 }
 
 // startWorkerWith starts a worker whose publisher has its own config.
-func startWorkerWith(t *testing.T, js jetstream.JetStream, pred Predictor, cfg Config, pcfg publisher.Config) *worker {
+func startWorkerWith(t *testing.T, js jetstream.JetStream, pred Predictor, cfg Config, pcfg publisher.Config, opts ...Option) *worker {
 	t.Helper()
 	pub, err := publisher.New(js.Conn(), pcfg, zerolog.Nop())
 	require.NoError(t, err)
 	require.NoError(t, pub.Setup(t.Context()))
-	c, err := New(js, pred, pub, cfg, zerolog.Nop(), nil)
+	c, err := New(js, pred, pub, cfg, zerolog.Nop(), nil, opts...)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &worker{c: c, cancel: cancel, done: make(chan struct{})}

@@ -66,8 +66,7 @@ func (c *Consumer) prepare(ctx, finishCtx context.Context, m *message, out chan<
 			fmt.Sprintf("the message has %d bytes, more than WORKER_MAX_PENDING_BYTES (%d)", m.bytes, limit)))
 		return
 	case m.meta.NumDelivered > uint64(c.cfg.MaxDeliver): // e.g. its earlier deliveries crashed workers
-		c.deliverAll(finishCtx, m, tasks, dead(schemas.ReasonMaxDeliveries,
-			fmt.Sprintf("delivered %d times, more than WORKER_MAX_DELIVER=%d", m.meta.NumDelivered, c.cfg.MaxDeliver)))
+		c.wg.Go(func() { c.overDelivered(finishCtx, tasks) })
 		return
 	}
 	if ref := ev.Image.Object; ref != nil {
@@ -149,6 +148,35 @@ func outputConfig(oc *schemas.OutputConfig) predictor.OutputConfig {
 		out.SelectConcepts = append(out.SelectConcepts, predictor.ConceptRef{ID: c.ID, Name: c.Name})
 	}
 	return out
+}
+
+// overDelivered dead-letters the tasks of a message delivered more often
+// than allowed, except those whose output an earlier delivery stored:
+// an event never ends with both a result and a dead letter.
+func (c *Consumer) overDelivered(ctx context.Context, tasks []*task) {
+	m := tasks[0].m
+	f := dead(schemas.ReasonMaxDeliveries,
+		fmt.Sprintf("delivered %d times, more than WORKER_MAX_DELIVER=%d", m.meta.NumDelivered, c.cfg.MaxDeliver))
+	if c.memory != nil {
+		keys := make([]string, len(tasks))
+		for i, t := range tasks {
+			keys[i] = c.memory.DoneKey(m.event.ID, schemaModel(t.asked))
+		}
+		left := tasks[:0:0]
+		for i, done := range c.memory.Done(ctx, keys) {
+			if done {
+				c.endTask(tasks[i], already())
+			} else {
+				left = append(left, tasks[i])
+			}
+		}
+		tasks = left
+	}
+	outs := make([]output, len(tasks))
+	for i, t := range tasks {
+		outs[i] = output{t: t, f: f}
+	}
+	c.deliver(ctx, outs)
 }
 
 // deliverAll gives every task of m the same fate, off the fetch loop.

@@ -39,6 +39,9 @@ type task struct {
 	oc    predictor.OutputConfig
 	key   string // groups tasks that can share a call
 	input predictor.Input
+
+	doneKey  string // its idempotency record, once looked up
+	cacheKey string // its image's cache record; "" when not cacheable
 }
 
 func (m *message) String() string {
@@ -111,12 +114,27 @@ func rank(k fateKind) int {
 }
 
 // request is the predictor request of a batch of tasks sharing one key.
-func request(batch []*task) predictor.Request {
-	req := predictor.Request{Model: batch[0].asked, OutputConfig: batch[0].oc, Inputs: make([]predictor.Input, len(batch))}
+// An image with the same cache key as one before it in the batch is sent
+// once: input[i] is the index of task i's input in the request.
+func request(batch []*task) (req predictor.Request, input []int) {
+	req = predictor.Request{Model: batch[0].asked, OutputConfig: batch[0].oc, Inputs: make([]predictor.Input, 0, len(batch))}
+	input = make([]int, len(batch))
+	var seen map[string]int
 	for i, t := range batch {
-		req.Inputs[i] = t.input
+		if t.cacheKey != "" {
+			if j, ok := seen[t.cacheKey]; ok {
+				input[i] = j
+				continue
+			}
+			if seen == nil {
+				seen = make(map[string]int)
+			}
+			seen[t.cacheKey] = len(req.Inputs)
+		}
+		input[i] = len(req.Inputs)
+		req.Inputs = append(req.Inputs, t.input)
 	}
-	return req
+	return req, input
 }
 
 // groupKey encodes what tasks must share to share a call. Each string is

@@ -9,6 +9,8 @@ type metrics struct {
 	deadLetters    *prometheus.CounterVec
 	redeliveries   *prometheus.CounterVec
 	publishRetries prometheus.Counter
+	saved          *prometheus.CounterVec
+	paused         *prometheus.GaugeVec
 	held           prometheus.GaugeFunc
 	heldBytes      prometheus.GaugeFunc
 	inflight       prometheus.Gauge
@@ -33,6 +35,14 @@ func newMetrics(reg prometheus.Registerer, held, heldBytes func() float64) *metr
 		publishRetries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "worker_publish_retries_total", Help: "Outputs published again after JetStream did not store them; the event is held meanwhile.",
 		}),
+		saved: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "worker_predictions_saved_total",
+			Help: "Predictions not paid for, by cause: idempotent (output already stored), cache (same image seen), batch_duplicate (same image twice in one call).",
+		}, []string{"cause"}),
+		paused: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "worker_paused",
+			Help: "1 while the worker is paused because the Clarifai account cannot make calls, by reason (auth_failed, quota_exceeded, account_issue).",
+		}, []string{"reason"}),
 		held: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "worker_held_messages", Help: "Input messages held: pending, in a call or awaiting a publish ack.",
 		}, held),
@@ -53,7 +63,7 @@ func newMetrics(reg prometheus.Registerer, held, heldBytes func() float64) *metr
 		}, []string{"state"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.publishRetries, m.held, m.heldBytes, m.inflight, m.latency, m.consumerState)
+		reg.MustRegister(m.received, m.results, m.deadLetters, m.redeliveries, m.publishRetries, m.saved, m.paused, m.held, m.heldBytes, m.inflight, m.latency, m.consumerState)
 	}
 	return m
 }

@@ -22,6 +22,7 @@ type output struct {
 	result *schemas.Result // built once, kept for publish retries
 	dead   *schemas.DeadLetter
 	future jetstream.PubAckFuture
+	ack    *jetstream.PubAck // once stored
 	err    error
 }
 
@@ -83,7 +84,7 @@ func (c *Consumer) send(ctx context.Context, o *output, now time.Time) {
 func pubAck(ctx context.Context, o *output) error {
 	f := o.future
 	select {
-	case <-f.Ok():
+	case o.ack = <-f.Ok():
 		o.err = nil
 		return nil
 	case o.err = <-f.Err():
@@ -91,13 +92,15 @@ func pubAck(ctx context.Context, o *output) error {
 	default:
 	}
 	select {
-	case <-f.Ok():
+	case o.ack = <-f.Ok():
+		o.err = nil
+		return nil
 	case o.err = <-f.Err():
 		return o.err
 	case <-ctx.Done():
 	}
 	select {
-	case <-f.Ok():
+	case o.ack = <-f.Ok():
 		o.err = nil
 	case o.err = <-f.Err():
 	default:
@@ -144,10 +147,12 @@ func (c *Consumer) republish(ctx context.Context, o *output) {
 	}
 }
 
-// stored counts and logs an output JetStream has stored, and ends its task.
+// stored counts and logs an output JetStream has stored, remembers it,
+// and ends its task.
 func (c *Consumer) stored(o *output) {
 	if o.f.kind == publishResult {
 		c.metrics.results.Inc()
+		c.remember(o)
 	} else {
 		c.metrics.deadLetters.WithLabelValues(o.f.reason).Inc()
 		c.log.Warn().Str("event_id", o.t.m.event.ID).Stringer("msg", o.t.m).Str("reason", o.f.reason).

@@ -5,7 +5,10 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -324,4 +327,48 @@ func TestSegmentationMasksUnderLoad(t *testing.T) {
 	t.Logf("%s: %d of 24 masks in the Object Store, result %d bytes", t.Name(), offloaded, len(msg.Data))
 	require.Positive(t, offloaded)
 	require.Less(t, offloaded, 24, "masks that fit stay inline")
+}
+
+// Clarifai answers every call with 11007 (the key lacks a scope) for 10 s
+// while three replicas hold a backlog: none dead-letters anything, every
+// replica pauses (and says so on /readyz), the durable consumer is paused
+// on the server, few calls go out, and all resume when calls pass again.
+func TestAccountOutageThreeWorkers(t *testing.T) {
+	ctx := scenarioContext(t)
+	s := newStack(ctx, t, false, 3, map[string]string{
+		"CLARIFAI_RATE_LIMIT": "15", "WORKER_PAUSE_PROBE_MIN": "2s", "WORKER_PAUSE_PROBE_MAX": "4s",
+	})
+	fakeAdmin(ctx, t, s.fake, http.MethodPost, "/outage?code=11007")
+	ids := eventIDs(2000)
+	started := time.Now()
+	p := publish(ctx, s.js, ids, nil, 0)
+	var why string
+	require.True(t, pollUntil(ctx, time.Minute, func(ctx context.Context) bool {
+		for i, w := range s.workers {
+			code, body := readyz(ctx, w)
+			if code != http.StatusServiceUnavailable || !strings.Contains(body, "auth_failed") {
+				why = fmt.Sprintf("%s: %d %s", workerName(i), code, body)
+				return false
+			}
+		}
+		c, err := s.js.Consumer(ctx, inputStream, inputConsumer)
+		return err == nil && c.CachedInfo().Paused
+	}), "not every replica paused: %s", why)
+	before := fakeCalls(ctx, t, s.fake)
+	time.Sleep(10 * time.Second) // the outage goes on
+	during := fakeCalls(ctx, t, s.fake)
+	fakeAdmin(ctx, t, s.fake, http.MethodPost, "/outage?code=0")
+	recovered := time.Now()
+
+	c, _ := s.finish(ctx, t, p, ids, started)
+	resumed := time.Since(recovered)
+	t.Logf("%s: %d calls until every replica paused, %d in the 10 s after; every event done %s after the outage ended",
+		t.Name(), before, during-before, resumed.Round(100*time.Millisecond))
+	require.Zero(t, c.DeadLetters, "an account outage is no event's fault")
+	require.LessOrEqual(t, during, 30, "calls kept going out while the account could not make any")
+	require.Less(t, resumed, time.Minute)
+	for i, w := range s.workers {
+		code, body := readyz(ctx, w)
+		require.Equal(t, http.StatusOK, code, "%s: %s", workerName(i), body)
+	}
 }

@@ -4,9 +4,11 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -32,10 +34,12 @@ func startFake(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwo
 		"FAKE_CLARIFAI_LISTEN":  ":50051",
 		"FAKE_CLARIFAI_LATENCY": fakeLatency.String(),
 		"FAKE_CLARIFAI_PAT":     testPAT,
+		"FAKE_CLARIFAI_ADMIN":   ":8080",
 	}
 	maps.Copy(env, extra)
 	c, err := testcontainers.Run(ctx, suite.fakeImage,
 		testcontainers.WithEnv(env),
+		testcontainers.WithExposedPorts("8080/tcp"),
 		network.WithNetwork([]string{fakeAlias}, nw),
 		testcontainers.WithWaitStrategy(wait.ForLog("fakeclarifai: serving on").WithStartupTimeout(30*time.Second)),
 	)
@@ -43,6 +47,50 @@ func startFake(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwo
 	require.NoError(t, err)
 	dumpLogsOnFailure(t, "fakeclarifai", c)
 	return c
+}
+
+// fakeAdmin sends a request to the fake Clarifai server's admin endpoint
+// and returns the body of its answer.
+func fakeAdmin(ctx context.Context, t *testing.T, c *testcontainers.DockerContainer, method, path string) string {
+	t.Helper()
+	base, err := c.PortEndpoint(ctx, "8080/tcp", "http")
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	return string(b)
+}
+
+// fakeCalls is how many calls the fake Clarifai server has answered.
+func fakeCalls(ctx context.Context, t *testing.T, c *testcontainers.DockerContainer) int {
+	t.Helper()
+	var stats struct{ Calls int }
+	require.NoError(t, json.Unmarshal([]byte(fakeAdmin(ctx, t, c, http.MethodGet, "/stats")), &stats))
+	return stats.Calls
+}
+
+// readyz returns a worker's /readyz status and body.
+func readyz(ctx context.Context, c *testcontainers.DockerContainer) (int, string) {
+	base, err := c.PortEndpoint(ctx, "9090/tcp", "http")
+	if err != nil {
+		return 0, err.Error()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // fakeInputs stops the fake Clarifai server and returns how many inputs it

@@ -12,8 +12,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 
 	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
+	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
 	"github.com/imgpredict/worker/predictor/clarifai/clarifaitest"
 )
 
@@ -43,6 +46,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	latency := fs.String("latency", or(getenv("FAKE_CLARIFAI_LATENCY"), "0s"), "least time every call takes (FAKE_CLARIFAI_LATENCY)")
 	pat := fs.String("pat", getenv("FAKE_CLARIFAI_PAT"), "PAT that calls must carry; empty = any (FAKE_CLARIFAI_PAT)")
 	masks := fs.String("masks", getenv("FAKE_CLARIFAI_MASKS"), "MODEL:NxBYTES answers MODEL with N noise PNG masks of about BYTES each (FAKE_CLARIFAI_MASKS)")
+	admin := fs.String("admin", getenv("FAKE_CLARIFAI_ADMIN"), "address of an HTTP endpoint for tests: GET /stats, POST /outage?code=N (0 ends it) (FAKE_CLARIFAI_ADMIN)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,6 +71,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 		fake.SetPayload(model, data)
 	}
 
+	if *admin != "" {
+		stop, err := serveAdmin(*admin, fake)
+		if err != nil {
+			return fmt.Errorf("FAKE_CLARIFAI_ADMIN %s: %w", *admin, err)
+		}
+		defer stop()
+	}
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("FAKE_CLARIFAI_LISTEN %s: %w", *listen, err)
@@ -90,6 +101,30 @@ func or(s, fallback string) string {
 		return fallback
 	}
 	return s
+}
+
+// serveAdmin lets a test see what the fake was asked and script an
+// account outage: every call answered with one status code.
+func serveAdmin(addr string, fake *clarifaitest.Server) (func(), error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `{"calls":%d,"inputs":%d}`, fake.Calls(), fake.Inputs())
+	})
+	mux.HandleFunc("POST /outage", func(w http.ResponseWriter, r *http.Request) {
+		code, err := strconv.Atoi(r.URL.Query().Get("code"))
+		if err != nil {
+			http.Error(w, "code must be a number", http.StatusBadRequest)
+			return
+		}
+		fake.SetOutage(sc.StatusCode(code))
+	})
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(lis) }()
+	return func() { _ = srv.Close() }, nil
 }
 
 // maskPayload parses MODEL:NxBYTES into a segmenter's answer: N regions,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,9 +14,11 @@ import (
 	"github.com/imgpredict/worker/consumer"
 	"github.com/imgpredict/worker/embedded"
 	"github.com/imgpredict/worker/internal/subjects"
+	"github.com/imgpredict/worker/memo"
 	"github.com/imgpredict/worker/predictor/clarifai"
 	"github.com/imgpredict/worker/predictor/local"
 	"github.com/imgpredict/worker/publisher"
+	"github.com/imgpredict/worker/quota"
 )
 
 // natsConfig says how to reach and authenticate to NATS.
@@ -29,10 +32,13 @@ type natsConfig struct {
 type config struct {
 	NATS      natsConfig
 	Clarifai  clarifai.ClientConfig
+	QuotaMode string // fleet or local
+	Fleet     quota.FleetConfig
 	Predictor string // clarifai or local; "" = decided from the rest
 	Local     local.Config
 	Consumer  consumer.Config
 	Publisher publisher.Config
+	Memo      memo.Config
 	Embedded  embedded.Config
 
 	HTTPAddr    string
@@ -55,8 +61,11 @@ func defaultConfig() *config {
 			MaxCallBytes:  clarifai.DefaultMaxCallBytes,
 			Version:       version,
 		},
+		QuotaMode: "fleet",
+		Fleet:     quota.FleetConfig{Bucket: quota.DefaultBucket, FallbackReplicas: quota.DefaultFallbackReplicas},
 		Consumer:  consumer.DefaultConfig(),
 		Publisher: publisher.DefaultConfig(),
+		Memo:      memo.DefaultConfig(),
 		Embedded:  embedded.Config{Listen: embedded.DefaultListen, DataDir: embedded.DefaultDataDir()},
 		HTTPAddr:  ":9090",
 		LogLevel:  "info",
@@ -66,7 +75,7 @@ func defaultConfig() *config {
 
 // workerSettings binds every setting of the worker to cfg.
 func workerSettings(cfg *config) settings {
-	c, p, cl := &cfg.Consumer, &cfg.Publisher, &cfg.Clarifai
+	c, p, cl, mm := &cfg.Consumer, &cfg.Publisher, &cfg.Clarifai, &cfg.Memo
 	return append(natsSettings(&cfg.NATS), settings{
 		{"CLARIFAI_PAT", "Clarifai personal access token", secret(&cl.PAT)},
 		{"CLARIFAI_ENDPOINT", "Clarifai gRPC host:port", str(&cl.Endpoint)},
@@ -75,7 +84,11 @@ func workerSettings(cfg *config) settings {
 		{"CLARIFAI_APP_ID", "default model owner's app id", str(&c.DefaultModel.AppID)},
 		{"CLARIFAI_MODEL_ID", "default model id", str(&c.DefaultModel.ID)},
 		{"CLARIFAI_MODEL_VERSION_ID", "default model version (empty = latest)", str(&c.DefaultModel.VersionID)},
-		{"CLARIFAI_RATE_LIMIT", "predict calls per second over all goroutines", float(&cl.RateLimit)},
+		{"CLARIFAI_RATE_LIMIT", "the account's predict calls per second: for the whole fleet with CLARIFAI_QUOTA_MODE=fleet, for this process with local", float(&cl.RateLimit)},
+		{"CLARIFAI_QUOTA_MODE", "fleet (replicas share CLARIFAI_RATE_LIMIT over NATS KV) or local (each process has it all)", str(&cfg.QuotaMode)},
+		{"CLARIFAI_QUOTA_GROUP", "replicas that share one quota (default: WORKER_CONSUMER); name one group for several fleets on one account", str(&cfg.Fleet.Group)},
+		{"CLARIFAI_QUOTA_BUCKET", "KV bucket of the fleet quota", str(&cfg.Fleet.Bucket)},
+		{"CLARIFAI_QUOTA_FALLBACK_REPLICAS", "while the quota bucket cannot be used, the quota is divided by the members last seen, or by this when none was", integer(&cfg.Fleet.FallbackReplicas)},
 		{"CLARIFAI_CALL_TIMEOUT", "deadline of one predict call", duration(&cl.CallTimeout)},
 		{"CLARIFAI_THROTTLE_PAUSE", "pause of all calls after a throttling answer", duration(&cl.ThrottlePause)},
 		{"CLARIFAI_MAX_CALL_BYTES", "image bytes of one predict call; a batch is split before it (Clarifai takes < 128 MB per request)", size(&cl.MaxCallBytes)},
@@ -88,10 +101,15 @@ func workerSettings(cfg *config) settings {
 		{"WORKER_RESULTS_SUBJECT", "subject of results; {model} = the model id asked", str(&p.ResultsSubject)},
 		{"WORKER_DEADLETTER_STREAM", "stream of dead letters, when the worker creates it", str(&p.DeadLetterStream)},
 		{"WORKER_DEADLETTER_SUBJECT", "subject of dead letters", str(&p.DeadLetterSubject)},
-		{"WORKER_CREATE_STREAMS", "create a stream when none captures the subjects (existing ones are never changed)", boolean(&c.CreateStreams, &p.CreateStreams)},
-		{"WORKER_STREAM_REPLICAS", "replicas of the streams and buckets the worker creates", integer(&c.Replicas, &p.Replicas)},
+		{"WORKER_CREATE_STREAMS", "create a stream when none captures the subjects (existing ones are never changed)", boolean(&c.CreateStreams, &p.CreateStreams, &mm.Create)},
+		{"WORKER_STREAM_REPLICAS", "replicas of the streams and buckets the worker creates", integer(&c.Replicas, &p.Replicas, &mm.Replicas)},
 		{"WORKER_DUPLICATE_WINDOW", "results stream's dedupe window (when created)", duration(&p.DuplicateWindow)},
 		{"WORKER_MASK_BUCKET", "Object Store bucket for masks too large to inline", str(&p.MaskBucket)},
+		{"WORKER_IDEMPOTENCY_TTL", "how long an event's stored output is remembered, so that it is never predicted again (0 = off)", duration(&mm.IdempotencyTTL)},
+		{"WORKER_IDEMPOTENCY_BUCKET", "KV bucket of the idempotency records", str(&mm.DoneBucket)},
+		{"WORKER_CACHE_TTL", "how long a prediction is reused for the same image, model and output config (0 = off)", duration(&mm.CacheTTL)},
+		{"WORKER_CACHE_BUCKET", "KV bucket of the result cache", str(&mm.CacheBucket)},
+		{"WORKER_CACHE_URLS", "cache URL images too, by URL (a URL's content can change)", boolean(&mm.CacheURLs)},
 		{"WORKER_BATCH_SIZE", "max inputs per predict call, 1-128", integer(&c.BatchSize)},
 		{"WORKER_BATCH_WAIT", "max time the oldest pending event waits for its batch to fill", duration(&c.BatchWait)},
 		{"WORKER_MAX_INFLIGHT", "concurrent predict calls", integer(&c.MaxInflight)},
@@ -100,6 +118,8 @@ func workerSettings(cfg *config) settings {
 		{"WORKER_MAX_DELIVER", "deliveries before an event is dead-lettered", integer(&c.MaxDeliver)},
 		{"WORKER_ACK_WAIT", "consumer AckWait; held messages are kept alive with InProgress", duration(&c.AckWait)},
 		{"WORKER_MAX_ACK_PENDING", "consumer MaxAckPending over all replicas", integer(&c.MaxAckPending)},
+		{"WORKER_PAUSE_PROBE_MIN", "while the Clarifai account cannot make calls (auth, quota, billing), first wait before one call tries again", duration(&c.PauseProbeMin)},
+		{"WORKER_PAUSE_PROBE_MAX", "the wait between those calls doubles up to this", duration(&c.PauseProbeMax)},
 		{"WORKER_SHUTDOWN_TIMEOUT", "time to finish calls and publishes under way on shutdown", duration(&c.ShutdownWait)},
 		{"WORKER_HTTP_ADDR", "address of /metrics, /healthz and /readyz (empty = off)", str(&cfg.HTTPAddr)},
 		{"WORKER_PPROF_ADDR", "address of /debug/pprof/ (empty = off; never the WORKER_HTTP_ADDR port)", str(&cfg.PprofAddr)},
@@ -162,6 +182,8 @@ func (cfg *config) validate() error {
 		return fmt.Errorf("invalid CLARIFAI_RATE_LIMIT %g: must be above 0", cfg.Clarifai.RateLimit)
 	case cfg.Predictor == "clarifai" && cfg.Clarifai.CallTimeout <= 0:
 		return fmt.Errorf("invalid CLARIFAI_CALL_TIMEOUT %s: must be above 0", cfg.Clarifai.CallTimeout)
+	case cfg.QuotaMode != "fleet" && cfg.QuotaMode != "local":
+		return fmt.Errorf("invalid CLARIFAI_QUOTA_MODE %q: must be fleet or local", cfg.QuotaMode)
 	case cfg.PprofAddr != "" && cfg.PprofAddr == cfg.HTTPAddr:
 		return fmt.Errorf("invalid WORKER_PPROF_ADDR %q: profiles must not be served on the metrics address", cfg.PprofAddr)
 	}
@@ -175,9 +197,16 @@ func (cfg *config) validate() error {
 			}
 		}
 	}
-	checks := []func() error{cfg.Publisher.Validate, cfg.Consumer.Validate, cfg.Local.Validate, cfg.Embedded.Validate}
+	checks := []func() error{cfg.Publisher.Validate, cfg.Consumer.Validate, cfg.Memo.Validate, cfg.Local.Validate, cfg.Embedded.Validate}
 	if cfg.Predictor == "clarifai" {
 		checks = append(checks, cfg.Clarifai.Validate)
+	}
+	if cfg.Predictor == "clarifai" && cfg.QuotaMode == "fleet" {
+		fleet := cfg.Fleet
+		fleet.Group = cmp.Or(fleet.Group, cfg.Consumer.Durable)
+		fleet.RateLimit, fleet.ThrottlePause, fleet.BucketReplicas = cfg.Clarifai.RateLimit, cfg.Clarifai.ThrottlePause, cfg.Consumer.Replicas
+		fleet.SetDefaults()
+		checks = append(checks, fleet.Validate)
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

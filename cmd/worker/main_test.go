@@ -322,3 +322,78 @@ func TestToolsPrintNoLogLinesToPeople(t *testing.T) {
 	require.Contains(t, out.String(), "e1")
 	require.Empty(t, errOut.String())
 }
+
+// TestAccountOutagePausesEveryReplica: while Clarifai answers every call
+// with 11007 (the key lacks a scope), three workers on one consumer make no dead
+// letters and few calls, say so on /readyz, and all resume once calls
+// pass again.
+func TestAccountOutagePausesEveryReplica(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	fake := clarifaitest.NewServer()
+	t.Cleanup(fake.Close)
+	fake.SetLatency(20 * time.Millisecond)
+	fake.SetOutage(sc.StatusCode_CONN_INSUFFICIENT_SCOPES)
+
+	var addrs []string
+	for range 3 {
+		httpAddr := freeAddr(t)
+		addrs = append(addrs, httpAddr)
+		cfg, err := loadConfig("worker", nil, env(map[string]string{
+			"NATS_URL": srv.ClientURL(), "CLARIFAI_ENDPOINT": fake.Addr(), "CLARIFAI_INSECURE": "true",
+			"CLARIFAI_PAT": "p", "CLARIFAI_RATE_LIMIT": "15", "WORKER_HTTP_ADDR": httpAddr,
+			"WORKER_PAUSE_PROBE_MIN": "2s", "WORKER_PAUSE_PROBE_MAX": "4s",
+		}), io.Discard)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- runWorker(ctx, cfg, zerolog.Nop(), nil) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
+	readyz := func(addr string) (int, string) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	require.Eventually(t, func() bool {
+		_, err := js.Consumer(t.Context(), "IMAGES", "image-predictor")
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond)
+
+	const n = 2000
+	for i := range n {
+		_, err := js.PublishAsync("images.upload", fmt.Appendf(nil, `{"id":"evt-%d","image":{"url":"https://example.com/%d.jpg"}}`, i, i))
+		require.NoError(t, err)
+	}
+	<-js.PublishAsyncComplete()
+	require.Eventually(t, func() bool {
+		for _, a := range addrs {
+			if code, body := readyz(a); code != http.StatusServiceUnavailable || !strings.Contains(body, "auth_failed") {
+				return false
+			}
+		}
+		c, err := js.Consumer(t.Context(), "IMAGES", "image-predictor")
+		return err == nil && c.CachedInfo().Paused
+	}, 20*time.Second, 50*time.Millisecond, "every replica paused, and the consumer on the server")
+	callsAtPause := fake.Calls()
+	time.Sleep(10 * time.Second) // the outage goes on
+	during := fake.Calls()
+	fake.SetOutage(0)
+	recovered := time.Now()
+	t.Logf("calls: %d until every replica paused, %d in all during the outage", callsAtPause, during)
+	require.LessOrEqual(t, during, 20, "calls kept going out while the account could not make any")
+
+	results, dead := readAll(t, js, n)
+	t.Logf("every event had its result %s after the outage ended", time.Since(recovered).Round(100*time.Millisecond))
+	require.Len(t, results, n)
+	require.Empty(t, dead, "an account outage is no event's fault")
+	require.Less(t, time.Since(recovered), time.Minute)
+	for _, a := range addrs {
+		code, body := readyz(a)
+		require.Equal(t, http.StatusOK, code, body)
+	}
+}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"regexp"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,9 +20,11 @@ import (
 
 	"github.com/imgpredict/worker/consumer"
 	"github.com/imgpredict/worker/embedded"
+	"github.com/imgpredict/worker/memo"
 	"github.com/imgpredict/worker/predictor/clarifai"
 	"github.com/imgpredict/worker/predictor/local"
 	"github.com/imgpredict/worker/publisher"
+	"github.com/imgpredict/worker/quota"
 )
 
 // runWorker wires the worker's parts and runs them until ctx ends.
@@ -52,8 +56,18 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 		return err
 	}
 	defer p.close()
-	pub, cons := p.pub, p.cons
-	stopHTTP, err := serveHTTP(cfg.HTTPAddr, reg, func() bool { return nc.IsConnected() && cons.Ready() }, log)
+	pub, mem, cons := p.pub, p.mem, p.cons
+	stopHTTP, err := serveHTTP(cfg.HTTPAddr, reg, func() string {
+		switch {
+		case !nc.IsConnected():
+			return "NATS not connected"
+		case !cons.Ready():
+			return "consumer not bound"
+		case cons.Paused() != "":
+			return "paused: the Clarifai account cannot make calls (" + cons.Paused() + ")"
+		}
+		return ""
+	}, log)
 	if err != nil {
 		return err
 	}
@@ -69,6 +83,17 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 		}
 		return err
 	}
+	// The memory runs beside the consumer; its first look at the buckets
+	// comes before consuming, so that redeliveries right after a restart
+	// find their records.
+	memDone := make(chan struct{})
+	go func() { defer close(memDone); _ = mem.Run(ctx) }()
+	defer func() { <-memDone }()
+	select {
+	case <-mem.Checked():
+	case <-ctx.Done():
+		return nil
+	}
 	if started != nil {
 		started(natsURL)
 	}
@@ -79,21 +104,22 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 // metrics here, every part's own registered by newParts.
 func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/cpu/classes/`)})), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
 
 // parts are the worker's components on one connection.
 type parts struct {
 	pub   *publisher.Publisher
+	mem   *memo.Memo
 	cons  *consumer.Consumer
 	close func()
 }
 
 // newParts builds the worker's components; each registers its metrics on
-// reg. It does no I/O.
+// reg. Only a fleet quota's limiter starts running; close stops it.
 func newParts(cfg *config, nc *nats.Conn, js jetstream.JetStream, log zerolog.Logger, reg prometheus.Registerer) (parts, error) {
-	pred, closePred, err := newPredictor(cfg, log, reg)
+	pred, closePred, err := newPredictor(cfg, js, log, reg)
 	if err != nil {
 		return parts{}, err
 	}
@@ -102,15 +128,23 @@ func newParts(cfg *config, nc *nats.Conn, js jetstream.JetStream, log zerolog.Lo
 		closePred()
 		return parts{}, err
 	}
-	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg)
+	mem, err := memo.New(nc, cfg.Memo, log, reg)
 	if err != nil {
 		closePred()
 		return parts{}, err
 	}
-	return parts{pub: pub, cons: cons, close: closePred}, nil
+	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg, consumer.WithMemory(mem))
+	if err != nil {
+		closePred()
+		return parts{}, err
+	}
+	return parts{pub: pub, mem: mem, cons: cons, close: closePred}, nil
 }
 
-func newPredictor(cfg *config, log zerolog.Logger, reg prometheus.Registerer) (consumer.Predictor, func(), error) {
+// newPredictor builds the predictor. With a fleet quota, its limiter
+// runs until the returned close, which the caller calls once the consumer
+// has stopped.
+func newPredictor(cfg *config, js jetstream.JetStream, log zerolog.Logger, reg prometheus.Registerer) (consumer.Predictor, func(), error) {
 	if cfg.Predictor == "local" {
 		log.Info().Msg("using the offline local-color predictor (no Clarifai account needed)")
 		p, err := local.New(cfg.Local, log)
@@ -118,11 +152,27 @@ func newPredictor(cfg *config, log zerolog.Logger, reg prometheus.Registerer) (c
 	}
 	ccfg := cfg.Clarifai
 	ccfg.Registerer = reg
+	stopFleet := func() {}
+	if cfg.QuotaMode == "fleet" {
+		fcfg := cfg.Fleet
+		fcfg.Group = cmp.Or(fcfg.Group, cfg.Consumer.Durable)
+		fcfg.RateLimit, fcfg.ThrottlePause, fcfg.BucketReplicas = ccfg.RateLimit, ccfg.ThrottlePause, cfg.Consumer.Replicas
+		fleet, err := quota.NewFleet(js, fcfg, log, reg)
+		if err != nil {
+			return nil, nil, err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = fleet.Run(ctx) }()
+		stopFleet = func() { cancel(); <-done }
+		ccfg.Limiter = fleet
+	}
 	c, err := clarifai.NewClient(ccfg, log)
 	if err != nil {
+		stopFleet()
 		return nil, nil, err
 	}
-	return c, func() { _ = c.Close() }, nil
+	return c, func() { _ = c.Close(); stopFleet() }, nil
 }
 
 // connect dials NATS and keeps reconnecting forever: the worker recovers
@@ -178,15 +228,16 @@ func drain(nc *nats.Conn, log zerolog.Logger) {
 	}
 }
 
-// serveHTTP serves /metrics, /healthz (alive) and /readyz (connected and
-// bound) until the returned stop is called.
-func serveHTTP(addr string, reg *prometheus.Registry, ready func() bool, log zerolog.Logger) (func(), error) {
+// serveHTTP serves /metrics, /healthz (alive) and /readyz (connected,
+// bound and not paused; notReady says why not, "" when ready) until the
+// returned stop is called.
+func serveHTTP(addr string, reg *prometheus.Registry, notReady func() string, log zerolog.Logger) (func(), error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready() {
-			http.Error(w, "not ready: NATS not connected or consumer not bound", http.StatusServiceUnavailable)
+		if why := notReady(); why != "" {
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))

@@ -62,18 +62,19 @@ func (b *bench) ceiling(ctx context.Context, n int) (throughput, error) {
 	if err := b.fresh(ctx); err != nil {
 		return throughput{}, err
 	}
-	if err := b.publishBacklog(ctx, "ceiling", n); err != nil {
+	if err := b.publishBacklog(ctx, "ceiling", n, ""); err != nil {
 		return throughput{}, err
 	}
-	return b.ceilingLoop(ctx, n)
-}
-
-// ceilingLoop drains a backlog of n stored events.
-func (b *bench) ceilingLoop(ctx context.Context, n int) (throughput, error) {
 	body, err := resultSized()
 	if err != nil {
 		return throughput{}, fmt.Errorf("result: %w", err)
 	}
+	return b.ceilingLoop(ctx, n, body)
+}
+
+// ceilingLoop drains a backlog of n stored events, publishing body as the
+// result of each.
+func (b *bench) ceilingLoop(ctx context.Context, n int, body []byte) (throughput, error) {
 	cons, err := b.sut.js.CreateOrUpdateConsumer(ctx, inputStream, jetstream.ConsumerConfig{
 		Durable: "ceiling", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 20000,
 	})
@@ -131,6 +132,9 @@ func (b *bench) ceilingLoop(ctx context.Context, n int) (throughput, error) {
 
 	start, c0 := time.Now(), costNow()
 	for got := 0; got < n; {
+		if err = ctx.Err(); err != nil {
+			break
+		}
 		var batch jetstream.MessageBatch
 		// Never ask for more than is left: the last pull would wait out
 		// its expiry for messages that never come.

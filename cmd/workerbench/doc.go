@@ -1,14 +1,31 @@
-// Command workerbench measures the worker against its two ceilings in one
-// run: the broker (how fast JetStream can pull, publish and ack on this
-// machine) and the account's quota (calls/s × 128 inputs). It starts an
-// in-process NATS server with file storage and the fake Clarifai server of
-// predictor/clarifai/clarifaitest, runs each scenario on fresh streams, and prints
-// a table (or JSON with --json). Every figure that drifts with the machine
-// is also given as a ratio against a ceiling measured in the same run.
+// Command workerbench measures the worker against ceilings measured in
+// the same run, in two modes.
 //
-//	go run ./cmd/workerbench [--quick] [--json] [--chart docs/performance.png]
-//	                         [--latency 150ms] [--rate 15] [--cpuprofile cpu.out]
+// In process: the worker's packages run in this process beside an
+// in-process NATS server with file storage and the fake Clarifai server
+// of predictor/clarifai/clarifaitest; the worker is set against the broker (how
+// fast JetStream can pull, publish and ack on this machine) and the
+// account's quota (calls/s × 128 inputs), with latency, memory, a naive
+// loop and a sweep of the batching settings.
 //
-// --quick runs every scenario with small sizes (under a minute), for a
-// smoke test; the full run takes a few minutes on two cores.
+// As deployed: the worker binary, built with go build, runs as a process
+// of its own configured by its environment variables; the NATS server
+// runs in another (this program started again in a serve mode); the fake
+// Clarifai answers at once over gRPC from this process. The worker, with
+// its default settings and with each variant (GC settings by default),
+// alternates with the ceiling loop on the same server; each process's
+// CPU, the worker's allocations and GC share (from its /metrics) and peak
+// RSS are per event over the drain of a backlog.
+//
+// Every scenario starts on fresh streams. The report is a table (or JSON
+// with --json); every figure that drifts with the machine is also given
+// as a ratio against a ceiling measured in the same run.
+//
+//	go run ./cmd/workerbench [--mode all|in-process|deployed] [--quick] [--json]
+//	                         [--chart docs/performance.svg] [--latency 150ms] [--rate 15]
+//	                         [--cpuprofile cpu.out] [--worker-cpuprofile worker.out]
+//	                         [--deployed-events 100000] [--variants "GOGC=400; GOGC=off GOMEMLIMIT=192MiB"]
+//
+// --quick runs every scenario with small sizes, for a smoke test; the
+// full run takes a few minutes on two cores.
 package main

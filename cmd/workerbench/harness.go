@@ -14,6 +14,7 @@ import (
 
 	"github.com/imgpredict/worker/consumer"
 	"github.com/imgpredict/worker/embedded"
+	"github.com/imgpredict/worker/memo"
 	"github.com/imgpredict/worker/publisher"
 )
 
@@ -24,6 +25,10 @@ const (
 	deadStream    = "DEADLETTERS"
 	resultSubject = "predictions.general-image-recognition"
 )
+
+// stallWait bounds the wait of an async publish for room in the window of
+// PubAcks awaited.
+const stallWait = 30 * time.Second
 
 // conn is one client connection with its JetStream context.
 type conn struct {
@@ -45,18 +50,19 @@ func dial(url, name string) (conn, error) {
 	return conn{nc: nc, js: js}, nil
 }
 
-// bench holds the server and two connections: one for the system under
-// test (worker, ceiling loop, naive loop), one for the load generator and
-// the observer, as in production where they are separate processes.
+// bench holds two connections to a server: one for the system under test
+// (worker, ceiling loop, naive loop), one for the load generator and the
+// observer, as in production where they are separate processes.
 type bench struct {
-	srv     *embedded.Server
-	dataDir string
 	sut     conn
 	drv     conn
 	log     zerolog.Logger
 	results jetstream.Stream
+	stop    func() // stops the server, when the bench owns it
 }
 
+// newBench starts an in-process server with file storage in a temporary
+// directory and connects to it.
 func newBench(ctx context.Context, log zerolog.Logger) (*bench, error) {
 	dir, err := os.MkdirTemp("", "workerbench-*")
 	if err != nil {
@@ -67,9 +73,25 @@ func newBench(ctx context.Context, log zerolog.Logger) (*bench, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("start server: %w", err)
 	}
-	b := &bench{srv: srv, dataDir: dir, log: log}
-	if b.sut, err = dial(srv.ClientURL(), "workerbench-sut"); err == nil {
-		b.drv, err = dial(srv.ClientURL(), "workerbench-driver")
+	b, err := connectBench(srv.ClientURL(), log)
+	if err != nil {
+		srv.Shutdown()
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	b.stop = func() {
+		srv.Shutdown()
+		_ = os.RemoveAll(dir)
+	}
+	return b, nil
+}
+
+// connectBench connects to the server at url.
+func connectBench(url string, log zerolog.Logger) (*bench, error) {
+	b := &bench{log: log, stop: func() {}}
+	var err error
+	if b.sut, err = dial(url, "workerbench-sut"); err == nil {
+		b.drv, err = dial(url, "workerbench-driver")
 	}
 	if err != nil {
 		b.close()
@@ -84,8 +106,7 @@ func (b *bench) close() {
 			c.nc.Close()
 		}
 	}
-	b.srv.Shutdown()
-	_ = os.RemoveAll(b.dataDir)
+	b.stop()
 }
 
 func streamConfigs() []jetstream.StreamConfig {
@@ -99,6 +120,14 @@ func streamConfigs() []jetstream.StreamConfig {
 // fresh deletes the streams of the previous scenario and creates empty
 // ones, so that every scenario starts from the same state.
 func (b *bench) fresh(ctx context.Context) error {
+	// The worker's idempotency records and cache would make it skip the
+	// next round's events, which reuse their ids and images.
+	mc := memo.DefaultConfig()
+	for _, bucket := range []string{mc.DoneBucket, mc.CacheBucket} {
+		if err := b.drv.js.DeleteKeyValue(ctx, bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return fmt.Errorf("delete bucket %s: %w", bucket, err)
+		}
+	}
 	for _, s := range streamConfigs() {
 		if err := b.drv.js.DeleteStream(ctx, s.Name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return fmt.Errorf("delete stream %s: %w", s.Name, err)
@@ -124,11 +153,15 @@ func event(id string, metadata string) []byte {
 	return []byte(ev + "}")
 }
 
-// publishBacklog stores n events in the input stream.
-func (b *bench) publishBacklog(ctx context.Context, prefix string, n int) error {
+// publishBacklog stores n events with the given metadata in the input
+// stream. When the window of PubAcks awaited is full it waits for the
+// server rather than fail: nats.go gives up after 200 ms by default, which
+// a server slowed by the race detector or a loaded machine exceeds.
+func (b *bench) publishBacklog(ctx context.Context, prefix string, n int, metadata string) error {
 	for i := range n {
 		id := prefix + "-" + strconv.Itoa(i)
-		if _, err := b.drv.js.PublishAsync("images.bench."+strconv.Itoa(i%4), event(id, "")); err != nil {
+		subject := "images.bench." + strconv.Itoa(i%4)
+		if _, err := b.drv.js.PublishAsync(subject, event(id, metadata), jetstream.WithStallWait(stallWait)); err != nil {
 			return fmt.Errorf("publish event %d: %w", i, err)
 		}
 	}
@@ -140,13 +173,21 @@ func (b *bench) publishBacklog(ctx context.Context, prefix string, n int) error 
 	}
 }
 
-// stored is how many results the results stream holds.
+// stored is how many results the results stream holds. A request that
+// times out is asked again a few times: on a loaded machine the server
+// can take longer than the client's default API timeout (5 s) to answer.
 func (b *bench) stored(ctx context.Context) (uint64, error) {
-	info, err := b.results.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("results stream info: %w", err)
+	var err error
+	for range 6 {
+		var info *jetstream.StreamInfo
+		if info, err = b.results.Info(ctx); err == nil {
+			return info.State.Msgs, nil
+		}
+		if ctx.Err() != nil || !(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)) {
+			break
+		}
 	}
-	return info.State.Msgs, nil
+	return 0, fmt.Errorf("results stream info: %w", err)
 }
 
 // waitStored polls until more than above results are stored and returns

@@ -15,7 +15,10 @@ import (
 	"github.com/rs/zerolog"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	serveIfAsked()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 // sizes are the lengths of the scenarios.
 type sizes struct {
@@ -29,6 +32,9 @@ type sizes struct {
 	SweepLatency  time.Duration // light load of each sweep point
 	SweepWaits    []time.Duration
 	SweepInflight []int
+	// DeployedEvents is the backlog of each as-deployed round; that
+	// scenario runs Rounds rounds too.
+	DeployedEvents int
 }
 
 var (
@@ -36,40 +42,67 @@ var (
 		Events: 150000, Rounds: 3, QuotaWindow: 8 * time.Second, LatencyRun: 10 * time.Second,
 		Backlogs: []int{10000, 100000}, NaiveRun: 3 * time.Second,
 		SweepWindow: 2 * time.Second, SweepLatency: 4 * time.Second,
-		SweepWaits:    []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond},
-		SweepInflight: []int{1, 2, 4, 8},
+		SweepWaits:     []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond},
+		SweepInflight:  []int{1, 2, 4, 8},
+		DeployedEvents: 100000,
 	}
 	quickSizes = sizes{
 		Events: 5000, Rounds: 1, QuotaWindow: 2 * time.Second, LatencyRun: 2 * time.Second,
 		Backlogs: []int{1000, 10000}, NaiveRun: time.Second,
 		SweepWindow: 700 * time.Millisecond, SweepLatency: time.Second,
-		SweepWaits:    fullSizes.SweepWaits,
-		SweepInflight: fullSizes.SweepInflight,
+		SweepWaits:     fullSizes.SweepWaits,
+		SweepInflight:  fullSizes.SweepInflight,
+		DeployedEvents: 10000,
 	}
 )
 
+// Modes: the worker in the bench's own process with the server, as
+// deployed (three processes), or both.
+const (
+	modeAll       = "all"
+	modeInProcess = "in-process"
+	modeDeployed  = "deployed"
+)
+
+// defaultVariants are the GC settings the as-deployed scenario tries
+// besides the default: a higher GOGC, and no GOGC with a memory limit
+// (the collector runs only near the limit).
+const defaultVariants = "GOGC=200; GOGC=400; GOGC=off GOMEMLIMIT=192MiB"
+
 // options are the command line settings.
 type options struct {
-	jsonOut    bool
-	save       string
-	chart      string
-	cpuprofile string
-	latency    time.Duration // fake call latency
-	rate       float64       // quota, calls/s
-	lightRate  float64       // events/s of the light load
-	sizes      sizes
+	jsonOut       bool
+	save          string
+	chart         string
+	cpuprofile    string
+	latency       time.Duration // fake call latency
+	rate          float64       // quota, calls/s
+	lightRate     float64       // events/s of the light load
+	sizes         sizes
+	mode          string
+	variants      []variant // extra worker settings of the as-deployed scenario
+	workerProfile string    // CPU profile of the worker process, as deployed
 }
+
+func (o options) inProcess() bool { return o.mode != modeDeployed }
+func (o options) deployed() bool  { return o.mode != modeInProcess }
 
 func parse(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("workerbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
 	quick := fs.Bool("quick", false, "small sizes: a smoke run of under a minute")
-	events := fs.Int("events", 0, "events of each throughput run (default 150000, 5000 with --quick)")
+	events := fs.Int("events", 0, "events of each in-process throughput run (default 150000, 5000 with --quick)")
+	deployedEvents := fs.Int("deployed-events", 0, "events of each as-deployed round (default 100000, 10000 with --quick)")
+	variants := fs.String("variants", defaultVariants,
+		"extra worker settings of the as-deployed scenario: ';' between variants, each a space-separated list of NAME=VALUE environment variables")
+	fs.StringVar(&o.mode, "mode", modeAll, "scenarios to run: all, in-process or deployed")
+	fs.StringVar(&o.workerProfile, "worker-cpuprofile", "",
+		"write a CPU profile of the worker process (as deployed, from WORKER_PPROF_ADDR) to this file")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&o.save, "save", "", "also write the report as JSON to this file")
-	fs.StringVar(&o.chart, "chart", "", "write the sweep chart as PNG to this file")
-	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the worker throughput run to this file")
+	fs.StringVar(&o.chart, "chart", "", "write the sweep chart as SVG to this file (in-process scenarios)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the in-process worker throughput run to this file")
 	fs.DurationVar(&o.latency, "latency", 150*time.Millisecond, "latency of every fake Clarifai call")
 	fs.Float64Var(&o.rate, "rate", 15, "Clarifai quota in calls/s (CLARIFAI_RATE_LIMIT)")
 	fs.Float64Var(&o.lightRate, "light-rate", 20, "events/s of the light load for the latency figures")
@@ -82,12 +115,27 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if o.rate <= 0 || o.lightRate <= 0 || o.latency < 0 {
 		return o, errors.New("--rate and --light-rate must be positive, --latency not negative")
 	}
+	switch o.mode {
+	case modeAll, modeInProcess, modeDeployed:
+	default:
+		return o, fmt.Errorf("--mode %q: want %s, %s or %s", o.mode, modeAll, modeInProcess, modeDeployed)
+	}
+	var err error
+	if o.variants, err = parseVariants(*variants); err != nil {
+		return o, fmt.Errorf("--variants: %w", err)
+	}
+	if o.chart != "" && !o.inProcess() {
+		return o, errors.New("--chart draws the in-process sweep: not with --mode deployed")
+	}
 	o.sizes = fullSizes
 	if *quick {
 		o.sizes = quickSizes
 	}
 	if *events > 0 {
 		o.sizes.Events = *events
+	}
+	if *deployedEvents > 0 {
+		o.sizes.DeployedEvents = *deployedEvents
 	}
 	return o, nil
 }

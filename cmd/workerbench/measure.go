@@ -22,9 +22,16 @@ const (
 
 // report is everything one run measured.
 type report struct {
-	Machine  machine  `json:"machine"`
-	Settings settings `json:"settings"`
+	Machine   machine    `json:"machine"`
+	Settings  settings   `json:"settings"`
+	InProcess *inProcess `json:"in_process,omitempty"`
+	Deployed  *deployed  `json:"deployed,omitempty"`
+	Seconds   float64    `json:"seconds"`
+}
 
+// inProcess are the figures of the scenarios that run the worker in the
+// bench's process, beside the server.
+type inProcess struct {
 	Ceiling    throughput   `json:"broker_ceiling"`
 	Worker     throughput   `json:"worker_instant"`
 	WorkerFake throughput   `json:"worker_fake_0ms"`
@@ -33,8 +40,6 @@ type report struct {
 	Memory     []memoryRun  `json:"memory"`
 	Naive      naive        `json:"naive"`
 	Sweep      []sweepPoint `json:"sweep"`
-
-	Seconds float64 `json:"seconds"`
 }
 
 type settings struct {
@@ -88,7 +93,6 @@ func (s step) say(format string, args ...any) {
 
 func measure(ctx context.Context, o options, log zerolog.Logger, progress io.Writer) (*report, error) {
 	st := step{w: progress, start: time.Now()}
-	sz := o.sizes
 	def := workerConfig()
 	body, err := resultSized()
 	if err != nil {
@@ -97,14 +101,35 @@ func measure(ctx context.Context, o options, log zerolog.Logger, progress io.Wri
 	rep := &report{Machine: describeMachine(), Settings: settings{
 		FakeLatencyMs: ms(o.latency), RateLimit: o.rate, QuotaCeiling: o.rate * predictor.MaxInputsPerCall,
 		BatchSize: def.BatchSize, BatchWaitMs: ms(def.BatchWait), MaxInflight: def.MaxInflight,
-		ResultBytes: len(body), FileStorage: true, Rounds: sz.Rounds,
+		ResultBytes: len(body), FileStorage: true, Rounds: o.sizes.Rounds,
 	}}
-	quotaCeiling := rep.Settings.QuotaCeiling
+	if o.inProcess() {
+		if rep.InProcess, err = measureInProcess(ctx, o, rep.Settings, log, st); err != nil {
+			return nil, err
+		}
+	}
+	if o.deployed() {
+		if rep.Deployed, err = measureDeployed(ctx, o, log, st); err != nil {
+			return nil, fmt.Errorf("as deployed: %w", err)
+		}
+	}
+	rep.Machine.LoadEnd = loadAverage()
+	rep.Seconds = time.Since(st.start).Seconds()
+	st.say("done")
+	return rep, nil
+}
+
+// measureInProcess runs the scenarios with the worker in this process,
+// on an in-process server.
+func measureInProcess(ctx context.Context, o options, set settings, log zerolog.Logger, st step) (*inProcess, error) {
+	sz := o.sizes
+	quotaCeiling := set.QuotaCeiling
 	b, err := newBench(ctx, log)
 	if err != nil {
 		return nil, err
 	}
 	defer b.close()
+	rep := &inProcess{}
 
 	st.say("1, 2. broker ceiling and worker throughput, %d events, median of %d rounds", sz.Events, sz.Rounds)
 	var ceil, inst, fast []throughput
@@ -181,10 +206,10 @@ func measure(ctx context.Context, o options, log zerolog.Logger, progress io.Wri
 
 	var points []sweepPoint
 	for _, w := range sz.SweepWaits {
-		points = append(points, sweepPoint{Setting: "batch_wait", BatchWaitMs: ms(w), MaxInflight: def.MaxInflight})
+		points = append(points, sweepPoint{Setting: "batch_wait", BatchWaitMs: ms(w), MaxInflight: set.MaxInflight})
 	}
 	for _, n := range sz.SweepInflight {
-		points = append(points, sweepPoint{Setting: "max_inflight", BatchWaitMs: ms(def.BatchWait), MaxInflight: n})
+		points = append(points, sweepPoint{Setting: "max_inflight", BatchWaitMs: set.BatchWaitMs, MaxInflight: n})
 	}
 	for _, p := range points {
 		st.say("sweep: batch wait %gms, max inflight %d", p.BatchWaitMs, p.MaxInflight)
@@ -211,9 +236,6 @@ func measure(ctx context.Context, o options, log zerolog.Logger, progress io.Wri
 		}
 		rep.Sweep = append(rep.Sweep, p)
 	}
-	rep.Machine.LoadEnd = loadAverage()
-	rep.Seconds = time.Since(st.start).Seconds()
-	st.say("done")
 	return rep, nil
 }
 

@@ -63,6 +63,13 @@ func newFake(latency time.Duration, rate float64, log zerolog.Logger) (*fake, er
 	return &fake{srv: srv, client: client}, nil
 }
 
+// serveFake starts the fake Clarifai, answering at once, for a worker in
+// another process.
+func serveFake() (addr string, stop func()) {
+	srv := clarifaitest.NewServer()
+	return srv.Addr(), srv.Close
+}
+
 func (f *fake) close() {
 	_ = f.client.Close()
 	f.srv.Close()

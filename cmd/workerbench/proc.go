@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -20,14 +21,9 @@ type cost struct {
 }
 
 func costNow() cost {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return cost{
-		cpu:     time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		mallocs: ms.Mallocs,
-	}
+	return cost{cpu: selfCPU(), mallocs: ms.Mallocs}
 }
 
 // perEvent is the cost since c, per event.
@@ -37,10 +33,13 @@ func (c cost) perEvent(events int) (cpuMicros, allocs float64) {
 		float64(now.mallocs-c.mallocs) / float64(events)
 }
 
-// procStatus reads one kB field of /proc/self/status, in MiB; 0 when the
-// system has none.
-func procStatus(field string) float64 {
-	data, err := os.ReadFile("/proc/self/status")
+// self names this process under /proc; other processes go by their pid.
+const self = "self"
+
+// procStatus reads one kB field of /proc/<proc>/status, in MiB; 0 when
+// the system has none.
+func procStatus(proc, field string) float64 {
+	data, err := os.ReadFile("/proc/" + proc + "/status")
 	if err != nil {
 		return 0
 	}
@@ -59,9 +58,46 @@ func procStatus(field string) float64 {
 	return 0
 }
 
-// resetPeakRSS makes VmHWM start again from the current RSS (Linux >= 4.0).
-func resetPeakRSS() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+// resetPeakRSS makes a process's VmHWM start again from its current RSS
+// (Linux >= 4.0).
+func resetPeakRSS(proc string) bool {
+	return os.WriteFile("/proc/"+proc+"/clear_refs", []byte("5"), 0) == nil
+}
+
+// clockTick is the unit of the CPU times in /proc/<pid>/stat: USER_HZ,
+// which Linux fixes at 100 for user space on every architecture Go runs on.
+const clockTick = 10 * time.Millisecond
+
+// procCPU is the user plus system CPU time a process has used so far.
+func procCPU(proc string) (time.Duration, error) {
+	data, err := os.ReadFile("/proc/" + proc + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("cpu time: %w", err)
+	}
+	// The command name (field 2) may hold spaces and parentheses: the
+	// fields that follow start after the last ')'. utime and stime are
+	// fields 14 and 15, the 12th and 13th after it.
+	i := bytes.LastIndexByte(data, ')')
+	f := strings.Fields(string(data[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("cpu time: /proc/%s/stat has %d fields", proc, len(f))
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("cpu time: /proc/%s/stat: %w", proc, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, nil
+}
+
+// selfCPU is the user plus system CPU time this process has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rssSampler tracks the highest VmRSS seen, for systems where the peak
@@ -81,7 +117,7 @@ func sampleRSS(ctx context.Context, every time.Duration) *rssSampler {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			rss := procStatus("VmRSS")
+			rss := procStatus(self, "VmRSS")
 			s.mu.Lock()
 			s.peak = max(s.peak, rss)
 			s.mu.Unlock()

@@ -6,11 +6,25 @@ import (
 	"text/tabwriter"
 )
 
-// table prints the report as the table of issue 6.
+// table prints the report: the in-process table of issue 6, then the
+// as-deployed one of issue 14, then the machine.
 func (r *report) table(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if r.InProcess != nil {
+		r.InProcess.table(tw, r.Settings)
+	}
+	if r.Deployed != nil {
+		r.Deployed.table(tw)
+	}
+	m := r.Machine
+	fmt.Fprintf(tw, "machine: %d CPUs, %s, %s, %s; load average %s at start, %s at end; file storage; %.0f s\n",
+		m.CPUs, m.CPUModel, m.GoVersion, m.OS, m.LoadStart, m.LoadEnd, r.Seconds)
+	return tw.Flush()
+}
+
+func (r *inProcess) table(tw io.Writer, s settings) {
+	fmt.Fprintf(tw, "in process: worker and NATS server in this process; %d-byte results; median of %d rounds\n", s.ResultBytes, s.Rounds)
 	row := func(cols ...any) { fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cols...) }
-	s := r.Settings
 	row("#", "measure", "value", "against", "ratio", "goal")
 	row("1", "broker ceiling (pull, publish result, ack)", rate(r.Ceiling.EventsPerS, "ev/s"), "-", "1.00", "-")
 	row("2", "worker, instant predictor", rate(r.Worker.EventsPerS, "ev/s"), "ceiling", ratio(r.Worker.RatioToCeiling), goal(r.Worker.RatioToCeiling >= goalWorkerRatio, ">= 0.80"))
@@ -45,12 +59,40 @@ func (r *report) table(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%g ms\t%d\t%s\t%s\t%.0f / %.0f ms\n", p.Setting, p.BatchWaitMs, p.MaxInflight, rate(p.ImagesPerS, ""), ratio(p.Ratio), p.P50ms, p.P99ms)
 	}
 	fmt.Fprintln(tw)
-	m := r.Machine
-	fmt.Fprintf(tw, "machine: %d CPUs, %s, %s, %s; load average %s at start, %s at end; %d-byte results, file storage; %.0f s\n",
-		m.CPUs, m.CPUModel, m.GoVersion, m.OS, m.LoadStart, m.LoadEnd, s.ResultBytes, r.Seconds)
-	return tw.Flush()
 }
 
+func (d *deployed) table(tw io.Writer) {
+	fmt.Fprintf(tw, "as deployed: worker binary, NATS server and fake Clarifai (0 ms, gRPC) in three processes; %d events of metadata %s per round; "+
+		"results of %d bytes (worker) and %d (ceiling loop); median of %d rounds (range)\n",
+		d.Events, d.Metadata, d.WorkerResultBytes, d.CeilingBytes, d.Rounds)
+	fmt.Fprintln(tw, "loop\tevents/s\tratio\tCPU µs/event: worker / server / bench\tallocs/event\tGC CPU: of GOMAXPROCS / of busy\tGC cycles\tpeak RSS: worker / server")
+	perS := func(f roundFigures) float64 { return f.EventsPerS }
+	c := d.Ceiling.Median
+	lo, hi := rangeOf(d.Ceiling, perS)
+	fmt.Fprintf(tw, "%s\t%.0f (%.0f-%.0f)\t1.00\t- / %.1f / %.1f\t-\t-\t-\t- / %.0f MiB\n",
+		d.Ceiling.Name, c.EventsPerS, lo, hi, c.ServerCPUus, c.BenchCPUus, c.ServerPeakMB)
+	for _, w := range d.Workers {
+		m := w.Median
+		lo, hi := rangeOf(w, perS)
+		rlo, rhi := rangeOf(w, func(f roundFigures) float64 { return f.RatioToCeiling })
+		fmt.Fprintf(tw, "%s\t%.0f (%.0f-%.0f)\t%.2f (%.2f-%.2f)\t%.1f / %.1f / %.1f\t%.0f\t%.3f / %.3f\t%.0f\t%.0f / %.0f MiB\n",
+			w.Name, m.EventsPerS, lo, hi, m.RatioToCeiling, rlo, rhi,
+			m.WorkerCPUus, m.ServerCPUus, m.BenchCPUus, m.AllocsPerEvent, m.GCFraction, m.GCShare, m.GCCycles, m.WorkerPeakMB, m.ServerPeakMB)
+	}
+	if d.Profile != "" {
+		fmt.Fprintf(tw, "worker CPU profile: %s\n", d.Profile)
+	}
+	fmt.Fprintln(tw)
+}
+
+// rangeOf is the lowest and highest of a figure over the rounds.
+func rangeOf(r runs, figure func(roundFigures) float64) (lo, hi float64) {
+	lo, hi = figure(r.Rounds[0]), figure(r.Rounds[0])
+	for _, f := range r.Rounds[1:] {
+		lo, hi = min(lo, figure(f)), max(hi, figure(f))
+	}
+	return lo, hi
+}
 func rate(v float64, unit string) string {
 	switch {
 	case v >= 100:

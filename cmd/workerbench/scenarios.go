@@ -29,7 +29,7 @@ func (b *bench) drain(ctx context.Context, pred consumer.Predictor, cfg consumer
 	if err := b.fresh(ctx); err != nil {
 		return throughput{}, err
 	}
-	if err := b.publishBacklog(ctx, "drain", n); err != nil {
+	if err := b.publishBacklog(ctx, "drain", n, ""); err != nil {
 		return throughput{}, err
 	}
 	if profile != "" {
@@ -64,7 +64,7 @@ func (b *bench) backlogRate(ctx context.Context, pred consumer.Predictor, cfg co
 	if err := b.fresh(ctx); err != nil {
 		return 0, err
 	}
-	if err := b.publishBacklog(ctx, "rate", backlog); err != nil {
+	if err := b.publishBacklog(ctx, "rate", backlog, ""); err != nil {
 		return 0, err
 	}
 	w, err := b.startWorker(ctx, pred, cfg)
@@ -234,9 +234,12 @@ type rssFigure struct {
 // worker adds on top of the ceiling loop is its own.
 func (b *bench) memory(ctx context.Context, n int) (memoryRun, error) {
 	m := memoryRun{Backlog: n}
-	var err error
+	body, err := resultSized()
+	if err != nil {
+		return m, fmt.Errorf("result: %w", err)
+	}
 	m.Ceiling, err = b.rss(ctx, n, func() error {
-		_, err := b.ceilingLoop(ctx, n)
+		_, err := b.ceilingLoop(ctx, n, body)
 		return err
 	})
 	if err != nil {
@@ -263,20 +266,20 @@ func (b *bench) rss(ctx context.Context, n int, drain func() error) (rssFigure, 
 	if err := b.fresh(ctx); err != nil {
 		return rssFigure{}, err
 	}
-	if err := b.publishBacklog(ctx, "memory", n); err != nil {
+	if err := b.publishBacklog(ctx, "memory", n, ""); err != nil {
 		return rssFigure{}, err
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	f := rssFigure{BeforeMB: procStatus("VmRSS")}
-	exact := resetPeakRSS()
+	f := rssFigure{BeforeMB: procStatus(self, "VmRSS")}
+	exact := resetPeakRSS(self)
 	s := sampleRSS(ctx, 10*time.Millisecond)
 	err := drain()
 	f.PeakMB = s.end()
 	if exact {
-		f.PeakMB = max(f.PeakMB, procStatus("VmHWM"))
+		f.PeakMB = max(f.PeakMB, procStatus(self, "VmHWM"))
 	}
-	f.AfterMB = procStatus("VmRSS")
+	f.AfterMB = procStatus(self, "VmRSS")
 	f.GrowthMB = f.PeakMB - f.BeforeMB
 	return f, err
 }
@@ -288,7 +291,7 @@ func (b *bench) naive(ctx context.Context, pred consumer.Predictor, n int, d tim
 	if err := b.fresh(ctx); err != nil {
 		return 0, err
 	}
-	if err := b.publishBacklog(ctx, "naive", n); err != nil {
+	if err := b.publishBacklog(ctx, "naive", n, ""); err != nil {
 		return 0, err
 	}
 	cons, err := b.sut.js.CreateOrUpdateConsumer(ctx, inputStream, jetstream.ConsumerConfig{

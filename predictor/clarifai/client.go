@@ -76,7 +76,7 @@ func NewClientWithConn(conn grpc.ClientConnInterface, cfg ClientConfig, log zero
 }
 
 func newClient(conn grpc.ClientConnInterface, cfg ClientConfig, log zerolog.Logger) (*Client, error) {
-	m, err := newMetrics(cfg.Registerer)
+	m, err := newMetrics(cfg.Registerer, cfg.RateLimit)
 	if err != nil {
 		return nil, err
 	}

@@ -15,9 +15,10 @@ type metrics struct {
 	batchSize      prometheus.Histogram
 	retries        *prometheus.CounterVec
 	throttlePauses prometheus.Counter
+	limit          prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, rateLimit float64) (*metrics, error) {
 	m := &metrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "worker_clarifai_calls_total",
@@ -41,7 +42,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "worker_clarifai_throttle_pauses_total",
 			Help: "Throttling answers that paused all calls and lowered the rate.",
 		}),
+		limit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "worker_quota_limit_calls_per_second",
+			Help: "The Clarifai quota configured (CLARIFAI_RATE_LIMIT): calls per second for the fleet, or for this process in local quota mode.",
+		}),
 	}
+	m.limit.Set(rateLimit)
 	if reg == nil {
 		return m, nil
 	}
@@ -51,6 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.batchSize = register(reg, m.batchSize, &err)
 	m.retries = register(reg, m.retries, &err)
 	m.throttlePauses = register(reg, m.throttlePauses, &err)
+	m.limit = register(reg, m.limit, &err)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,7 @@
 //
 //	srv := clarifaitest.NewServer()
 //	defer srv.Close()
-//	// point a predictor.Client at srv.Addr() with Insecure: true
+//	// point a clarifai.Client at srv.Addr() with Insecure: true
 //
 // A test scripts it at any time, from any goroutine: latency per call,
 // throttling or failing the next N calls, failing single inputs by id,

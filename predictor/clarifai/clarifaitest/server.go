@@ -45,6 +45,7 @@ type Server struct {
 	mu         sync.Mutex
 	latency    time.Duration
 	throttle   int
+	outage     sc.StatusCode // while not 0, every call is answered with it
 	fails      []callFailure
 	inputFails map[string]*inputFailure
 	shuffle    bool
@@ -56,6 +57,7 @@ type Server struct {
 	records    []Request
 	calls      int
 	inputs     int
+	quota      accountQuota
 }
 
 type callFailure struct {
@@ -119,6 +121,14 @@ func (s *Server) FailCalls(n int, code sc.StatusCode) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fails = append(s.fails, callFailure{n: n, code: code})
+}
+
+// SetOutage answers every call with the in-band status code and no
+// outputs until SetOutage(0): an account whose key was revoked, say.
+func (s *Server) SetOutage(code sc.StatusCode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outage = code
 }
 
 // FailCallsGRPC ends the next n calls with a gRPC error of the given code.
@@ -246,6 +256,10 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 	var fail *callFailure
 	throttled := false
 	switch {
+	case s.outage != 0:
+		fail = &callFailure{code: s.outage}
+	case s.overQuota(time.Now()):
+		throttled = true
 	case s.throttle > 0:
 		s.throttle--
 		throttled = true

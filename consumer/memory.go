@@ -1,0 +1,135 @@
+package consumer
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/imgpredict/worker/predictor"
+	"github.com/imgpredict/worker/schemas"
+)
+
+// Memory remembers what was already paid for: outputs already stored
+// (durable idempotency beyond the results stream's duplicate window) and
+// predictions already made for the same image (a result cache). memo.Memo
+// is one; without one the worker relies on Nats-Msg-Id alone.
+type Memory interface {
+	DoneKey(eventID string, asked schemas.Model) string
+	// CacheKey is false when the image must not be cached.
+	CacheKey(image []byte, url string, asked schemas.Model, oc *schemas.OutputConfig) (string, bool)
+	Done(ctx context.Context, keys []string) []bool
+	Cached(ctx context.Context, keys []string) [][]byte
+	MarkDone(key string, value []byte) jetstream.PubAckFuture
+	Remember(key string, value []byte) jetstream.PubAckFuture
+}
+
+// Option adds an optional part to a Consumer.
+type Option func(*Consumer)
+
+// WithMemory makes the consumer skip what m says is stored and answer
+// from m's cache.
+func WithMemory(m Memory) Option { return func(c *Consumer) { c.memory = m } }
+
+// recall ends the tasks whose output is already stored, answers those
+// whose prediction is cached, and returns the rest, which need a call.
+func (c *Consumer) recall(ctx context.Context, batch []*task) []*task {
+	if c.memory == nil {
+		return batch
+	}
+	keys := make([]string, len(batch))
+	for i, t := range batch {
+		t.doneKey = c.memory.DoneKey(t.m.event.ID, schemaModel(t.asked))
+		keys[i] = t.doneKey
+	}
+	done := c.memory.Done(ctx, keys)
+	rest := batch[:0:0]
+	for i, t := range batch {
+		if done[i] {
+			c.metrics.saved.WithLabelValues("idempotent").Inc()
+			c.endTask(t, already())
+			continue
+		}
+		rest = append(rest, t)
+	}
+
+	keys, cacheable := keys[:0], rest[:0:0]
+	for _, t := range rest {
+		img := t.m.event.Image
+		if key, ok := c.memory.CacheKey(img.Bytes, img.URL, schemaModel(t.asked), schemaOutputConfig(t.oc)); ok {
+			t.cacheKey = key
+			keys = append(keys, key)
+			cacheable = append(cacheable, t)
+		}
+	}
+	if len(keys) == 0 {
+		return rest
+	}
+	var hits []output
+	hit := make(map[*task]bool)
+	for i, v := range c.memory.Cached(ctx, keys) {
+		t := cacheable[i]
+		var r schemas.Result
+		if v == nil || json.Unmarshal(v, &r) != nil {
+			continue
+		}
+		t.cacheKey = "" // answered from the cache: nothing to remember
+		hit[t] = true
+		hits = append(hits, output{t: t, f: fate{kind: publishResult}, result: t.fromCache(&r)})
+	}
+	if len(hits) == 0 {
+		return rest
+	}
+	c.metrics.saved.WithLabelValues("cache").Add(float64(len(hits)))
+	c.wg.Go(func() { c.deliver(ctx, hits) })
+	left := rest[:0:0]
+	for _, t := range rest {
+		if !hit[t] {
+			left = append(left, t)
+		}
+	}
+	return left
+}
+
+// fromCache makes the result of t from a cached one: the prediction is
+// the cache's, the event's fields are t's own.
+func (t *task) fromCache(r *schemas.Result) *schemas.Result {
+	r.EventID = t.m.event.ID
+	r.Metadata = t.m.event.Metadata
+	r.Source = t.m.source()
+	r.Cached = true
+	return r
+}
+
+// remember records, once o's result is stored, that its event is done
+// and, when its image may be cached, its prediction. Both writes are
+// asynchronous; a lost one costs at most a call later.
+func (c *Consumer) remember(o *output) {
+	if c.memory == nil || o.f.kind != publishResult {
+		return
+	}
+	t := o.t
+	if t.doneKey != "" && o.ack != nil {
+		c.memory.MarkDone(t.doneKey, []byte(o.ack.Stream+":"+strconv.FormatUint(o.ack.Sequence, 10)))
+	}
+	if t.cacheKey != "" {
+		r := *o.result
+		r.EventID, r.Metadata, r.Source, r.Cached = "", nil, schemas.Source{}, false
+		if v, err := r.MarshalJSON(); err == nil {
+			c.memory.Remember(t.cacheKey, v)
+		}
+	}
+}
+
+// schemaOutputConfig is the event-side form of an output config, for keys.
+func schemaOutputConfig(oc predictor.OutputConfig) *schemas.OutputConfig {
+	if oc.MaxConcepts == 0 && oc.MinValue == 0 && len(oc.SelectConcepts) == 0 {
+		return nil
+	}
+	out := &schemas.OutputConfig{MaxConcepts: oc.MaxConcepts, MinValue: oc.MinValue}
+	for _, s := range oc.SelectConcepts {
+		out.SelectConcepts = append(out.SelectConcepts, schemas.ConceptRef{ID: s.ID, Name: s.Name})
+	}
+	return out
+}
