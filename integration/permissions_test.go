@@ -219,6 +219,14 @@ func TestLeastPrivilege(t *testing.T) {
 		_, err := admin.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: b})
 		require.NoError(t, err, b)
 	}
+	for _, kv := range []jetstream.KeyValueConfig{
+		{Bucket: "image-worker-done", History: 1, TTL: 72 * time.Hour},
+		{Bucket: "image-worker-cache", History: 1, TTL: 24 * time.Hour},
+		{Bucket: "image-worker-quota", History: 1, TTL: time.Minute, Storage: jetstream.MemoryStorage},
+	} {
+		_, err := admin.CreateKeyValue(ctx, kv)
+		require.NoError(t, err, kv.Bucket)
+	}
 	_, orders, _ := connectTLS(ctx, t, n, p, "orders", "orders-it-secret")
 	_, err = orders.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}})
 	require.NoError(t, err)

@@ -26,6 +26,7 @@ import (
 	"github.com/imgpredict/worker/emit"
 	"github.com/imgpredict/worker/internal/natstest"
 	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
+	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
 	"github.com/imgpredict/worker/predictor/clarifai/clarifaitest"
 	"github.com/imgpredict/worker/schemas"
 )
@@ -118,27 +119,33 @@ func user(t *testing.T, srv *natstest.Server, name string) (*nats.Conn, jetstrea
 }
 
 // startWorkerAs runs the wired worker as a NATS user against a fake
-// Clarifai server whose model "seg" answers with a 100 KiB mask (stored in
-// the Object Store), and waits until it consumes. It returns the address
-// of its /metrics.
-func startWorkerAs(t *testing.T, srv *natstest.Server, name string, createStreams bool) string {
+// Clarifai server whose first answer says the account cannot call (so the
+// worker pauses its consumer, probes and resumes it) and whose model
+// "seg" answers with a 100 KiB mask (stored in the Object Store), and
+// waits until it consumes. It returns the address of its /metrics, and
+// stop, which ends it.
+func startWorkerAs(t *testing.T, srv *natstest.Server, name string, createStreams bool) (httpAddr string, stop func()) {
 	t.Helper()
 	fake := clarifaitest.NewServer()
 	t.Cleanup(fake.Close)
 	noise := make([]byte, 100<<10)
 	_, _ = rand.Read(noise)
 	fake.SetPayload("seg", &pb.Data{Regions: []*pb.Region{{Id: "m1", Value: 0.5, RegionInfo: &pb.RegionInfo{Mask: &pb.Mask{Image: &pb.Image{Base64: noise}}}}}})
-	httpAddr := freeAddr(t)
+	fake.FailCalls(1, sc.StatusCode_CONN_KEY_NOT_FOUND)
+	httpAddr = freeAddr(t)
 	cfg, err := loadConfig("worker", []string{
 		"--nats-url", srv.ClientURL(), "--nats-user", name, "--nats-password", password(name),
 		"--clarifai-endpoint", fake.Addr(), "--clarifai-insecure", "--worker-http-addr", httpAddr, "--worker-batch-wait", "20ms",
+		"--worker-pause-probe-min", "100ms", "--worker-pause-probe-max", "200ms",
 		fmt.Sprintf("--worker-create-streams=%t", createStreams),
 	}, env(map[string]string{"CLARIFAI_PAT": "p"}), io.Discard)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	started, done := make(chan struct{}), make(chan error, 1)
 	go func() { done <- runWorker(ctx, cfg, zerolog.Nop(), func(string) { close(started) }) }()
-	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); require.NoError(t, <-done) }) }
+	t.Cleanup(stop)
 	select {
 	case <-started:
 	case err := <-done:
@@ -146,7 +153,7 @@ func startWorkerAs(t *testing.T, srv *natstest.Server, name string, createStream
 	case <-time.After(30 * time.Second):
 		t.Fatal("worker did not start")
 	}
-	return httpAddr
+	return httpAddr, stop
 }
 
 // watched waits until the worker has read its consumer's state, which it
@@ -272,7 +279,15 @@ func TestDeployNATSPermissions(t *testing.T) {
 			_, err := admin.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: b})
 			require.NoError(t, err)
 		}
-		httpAddr := startWorkerAs(t, srv, "worker", false)
+		for _, kv := range []jetstream.KeyValueConfig{
+			{Bucket: "image-worker-done", History: 1, TTL: 72 * time.Hour},
+			{Bucket: "image-worker-cache", History: 1, TTL: 24 * time.Hour},
+			{Bucket: "image-worker-quota", History: 1, TTL: time.Minute, Storage: jetstream.MemoryStorage},
+		} {
+			_, err := admin.CreateKeyValue(ctx, kv)
+			require.NoError(t, err)
+		}
+		httpAddr, stop := startWorkerAs(t, srv, "worker", false)
 		// As a worker that crashed after storing it would have left it: the
 		// dead letter's original is written again under its name.
 		store, err := admin.ObjectStore(ctx, "deadletters")
@@ -287,6 +302,7 @@ func TestDeployNATSPermissions(t *testing.T) {
 			code := run(append(args, "--nats-url", srv.ClientURL(), "--nats-user", "viewer", "--nats-password", password("viewer")), &out, &errOut, env(nil))
 			require.Equal(t, 0, code, "%v: %s", args, errOut.String())
 		}
+		stop() // a clean stop leaves the quota group and ends its watch
 		require.Empty(t, v.take(), "every program had the permissions it needs")
 
 		refused(t, srv, v)
@@ -294,11 +310,12 @@ func TestDeployNATSPermissions(t *testing.T) {
 
 	t.Run("worker that creates streams and buckets", func(t *testing.T) {
 		srv, v := accountServer(t)
-		startWorkerAs(t, srv, "worker-create", true)
+		_, stop := startWorkerAs(t, srv, "worker-create", true)
 		_, admin := user(t, srv, "admin")
 		_, err := admin.CreateObjectStore(t.Context(), jetstream.ObjectStoreConfig{Bucket: "images"})
 		require.NoError(t, err)
 		settled(t, srv, v, feed(t, srv))
+		stop()
 		require.Empty(t, v.take())
 	})
 }
