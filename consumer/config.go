@@ -34,6 +34,8 @@ type Config struct {
 	MaxAckPending   int           // WORKER_MAX_ACK_PENDING: server-side limit over all replicas
 	ShutdownWait    time.Duration // WORKER_SHUTDOWN_TIMEOUT: time to finish calls and publishes on shutdown
 
+	// Image says how images are prepared before they are sent.
+	Image ImageConfig
 	// MaxImageBytes bounds images read from the Object Store.
 	MaxImageBytes int64
 	// DefaultModel fills the model fields an event leaves empty
@@ -68,6 +70,7 @@ func DefaultConfig() Config {
 		AckWait:         10 * time.Second,
 		MaxAckPending:   20000,
 		ShutdownWait:    20 * time.Second,
+		Image:           ImageConfig{Orient: true},
 		MaxImageBytes:   schemas.MaxImageBytes,
 		DefaultModel:    predictor.Model{UserID: "clarifai", AppID: "main", ID: "general-image-recognition"},
 		PauseProbeMin:   10 * time.Second,
@@ -124,6 +127,8 @@ func (c Config) Validate() error {
 		return invalid("WORKER_PAUSE_PROBE_MIN", "must be positive, got %s", c.PauseProbeMin)
 	case c.PauseProbeMax < c.PauseProbeMin:
 		return invalid("WORKER_PAUSE_PROBE_MAX", "must be at least WORKER_PAUSE_PROBE_MIN (%s), got %s", c.PauseProbeMin, c.PauseProbeMax)
+	case c.Image.MaxSide < 0:
+		return invalid("WORKER_IMAGE_MAX_SIDE", "must be 0 (off) or positive, got %d", c.Image.MaxSide)
 	case c.MaxImageBytes < 1:
 		return invalid("MaxImageBytes", "must be positive")
 	case c.FetchMaxWait < 100*time.Millisecond:
@@ -132,6 +137,13 @@ func (c Config) Validate() error {
 		return invalid("NakDelayBase", "must be positive and at most NakDelayMax")
 	case c.PublishTimeout <= 0 || c.PublishRetryMax <= 0 || c.InfoInterval <= 0:
 		return invalid("PublishTimeout", "PublishTimeout, PublishRetryMax and InfoInterval must be positive")
+	}
+	if c.Image.FetchURLs {
+		fc := c.Image.Fetch
+		fc.SetDefaults()
+		if err := fc.Validate(); err != nil {
+			return fmt.Errorf("%w: WORKER_FETCH_URLS: %w", ErrInvalidConfig, err)
+		}
 	}
 	for _, s := range c.Subjects {
 		if s == "" {

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/imgpredict/worker/imageprep"
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/schemas"
 )
@@ -44,6 +46,8 @@ type Consumer struct {
 	ledger  *ledger
 	memory  Memory // nil: no records and no cache
 	pause   *pauser
+	fetcher *imageprep.Fetcher // nil unless the worker downloads URL images
+	decodes chan struct{}      // a slot per image decoded at once
 
 	defaultKey string         // groupKey of events that name no model or output config
 	wg         sync.WaitGroup // goroutines that publish and settle
@@ -62,6 +66,14 @@ func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log 
 		js: js, pred: pred, pub: pub, cfg: cfg, log: log,
 		defaultKey: groupKey(cfg.DefaultModel, predictor.OutputConfig{}),
 		pause:      newPauser(),
+		decodes:    make(chan struct{}, runtime.GOMAXPROCS(0)),
+	}
+	if cfg.Image.FetchURLs {
+		f, err := imageprep.NewFetcher(cfg.Image.Fetch, log)
+		if err != nil {
+			return nil, err
+		}
+		c.fetcher = f
 	}
 	c.metrics = newMetrics(reg, func() float64 { return float64(c.ledger.count()) }, func() float64 { return float64(c.ledger.bytes.inUse()) })
 	c.ledger = newLedger(&c.cfg, log, c.metrics)

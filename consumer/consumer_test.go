@@ -195,7 +195,7 @@ func TestImageFromObjectStore(t *testing.T) {
 	_, js := natstest.Connect(t, srv.ClientURL())
 	store, err := js.CreateObjectStore(t.Context(), jetstream.ObjectStoreConfig{Bucket: "images"})
 	require.NoError(t, err)
-	img := bytes.Repeat([]byte("png!"), 300_000) // larger than a message
+	img := imageOf(t, 1_200_000, "big") // larger than a message
 	_, err = store.PutBytes(t.Context(), "big.png", img)
 	require.NoError(t, err)
 
@@ -372,6 +372,13 @@ func TestResultsValidateAgainstTheSchema(t *testing.T) {
 	require.NoError(t, schemas.ValidateResult(raw))
 }
 
+// imageOf is an image of n bytes: a small PNG, then tag and padding,
+// which decoders ignore.
+func imageOf(t *testing.T, n int, tag string) []byte {
+	b := append(pngOf(t, 4), tag...)
+	return append(b, make([]byte, max(0, n-len(b)))...)
+}
+
 // pngOf encodes a size x size greyscale noise image, which compresses badly.
 func pngOf(t *testing.T, size int) []byte {
 	img := image.NewGray(image.Rect(0, 0, size, size))
@@ -398,7 +405,7 @@ func TestHeldBytesStayWithinTheBudget(t *testing.T) {
 				url = natstest.ClientURLs(natstest.StartCluster(t, replicas, smallPayload))
 			}
 			_, js := natstest.Connect(t, url)
-			img := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, 90<<10))
+			img := base64.StdEncoding.EncodeToString(imageOf(t, 90<<10, "held"))
 			want := ids("big", 60) // about 7 MiB in all
 			msgs := make([][]byte, len(want))
 			for i, id := range want {

@@ -180,7 +180,7 @@ func TestMessageNearMaxPayloadDoesNotStall(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxPendingBytes = 1 << 20
 	startWorker(t, js, &fakePredictor{}, cfg)
-	img := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, (1<<20-400)/4*3))
+	img := base64.StdEncoding.EncodeToString(imageOf(t, (1<<20-400)/4*3, "big"))
 	msgs := [][]byte{[]byte(`{"id":"big","image":{"base64":"` + img + `"}}`)}
 	want := ids("evt", 20)
 	msgs = append(msgs, events(want)...)
@@ -197,7 +197,7 @@ func TestMessageLargerThanMaxPayloadIsADeadLetter(t *testing.T) {
 	srv := natstest.Start(t)
 	_, js := natstest.Connect(t, srv.ClientURL())
 	createStream(t, js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}})
-	big := []byte(`{"id":"big","image":{"base64":"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89}, 3<<20)) + `"}}`)
+	big := []byte(`{"id":"big","image":{"base64":"` + base64.StdEncoding.EncodeToString(imageOf(t, 3<<20, "big")) + `"}}`)
 	want := ids("evt", 20)
 	publishAll(t, js, append([][]byte{big}, events(want)...))
 	srv.Restart(func(o *server.Options) { o.MaxPayload = 1 << 20 })

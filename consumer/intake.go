@@ -43,9 +43,8 @@ func (c *Consumer) intake(ctx, finishCtx context.Context, msg jetstream.Msg, out
 	c.prepare(ctx, finishCtx, m, out)
 }
 
-// prepare decodes m, makes its tasks, reads its image when it lives in
-// the Object Store (off the caller's goroutine), and sends the tasks to
-// the batcher.
+// prepare decodes m, makes its tasks, prepares its image (off the
+// caller's goroutine: see image), and sends the tasks to the batcher.
 func (c *Consumer) prepare(ctx, finishCtx context.Context, m *message, out chan<- *task) {
 	ev, err := schemas.DecodeEvent(m.msg.Data())
 	if err != nil {
@@ -69,16 +68,14 @@ func (c *Consumer) prepare(ctx, finishCtx context.Context, m *message, out chan<
 		c.wg.Go(func() { c.overDelivered(finishCtx, tasks) })
 		return
 	}
-	if ref := ev.Image.Object; ref != nil {
+	if img := &ev.Image; img.Object != nil || len(img.Bytes) > 0 || img.URL != "" && c.fetcher != nil {
 		c.wg.Go(func() {
-			b, f := c.loadObject(ctx, m, ref)
-			if f.kind != 0 {
+			if f, ok := c.image(ctx, m); !ok {
 				c.deliverAll(finishCtx, m, tasks, f)
 				return
 			}
-			m.event.Image.Bytes = b
 			for _, t := range tasks {
-				t.input.Bytes = b
+				t.input = predictor.Input{ID: t.input.ID, Bytes: m.event.Image.Bytes}
 			}
 			c.forward(ctx, tasks, out)
 		})
@@ -229,10 +226,12 @@ func (c *Consumer) loadObject(ctx context.Context, m *message, ref *schemas.Obje
 	return b, fate{}
 }
 
+func predictorOutcome(err error) predictor.Outcome { return predictor.Outcome{Err: err} }
+
 // objectFailed is the fate of an event whose image could not be read.
 func objectFailed(m *message, where string, err error, cfg *Config, stopping bool) fate {
 	if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrObjectNotFound) {
 		return dead(schemas.ReasonObjectNotFound, fmt.Sprintf("object %s: %v", where, err))
 	}
-	return decide(predictor.Outcome{Err: fmt.Errorf("object %s: %w", where, err)}, m.meta.NumDelivered, cfg, stopping)
+	return decide(predictorOutcome(fmt.Errorf("object %s: %w", where, err)), m.meta.NumDelivered, cfg, stopping)
 }

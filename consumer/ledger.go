@@ -70,6 +70,14 @@ func (l *ledger) grow(ctx context.Context, m *message, n int64) error {
 	return nil
 }
 
+// shrink gives back n of the bytes m holds (pixels once decoded).
+func (l *ledger) shrink(m *message, n int64) {
+	m.mu.Lock()
+	m.bytes -= n
+	m.mu.Unlock()
+	l.bytes.release(n)
+}
+
 // settlement is how a message leaves the worker.
 type settlement struct {
 	kind   settleKind

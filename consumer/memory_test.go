@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/imgpredict/worker/internal/natstest"
 	"github.com/imgpredict/worker/memo"
+	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/publisher"
 )
 
@@ -91,7 +94,7 @@ func TestSameImageIsPredictedOnce(t *testing.T) {
 	mem := startMemo(t, js, memo.DefaultConfig())
 	createStream(t, js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}})
 
-	img := func(i int) []byte { return fmt.Appendf(nil, "image-%d-%s", i%64, "bytes") } // 64 distinct images
+	img := func(i int) []byte { return imageOf(t, 0, fmt.Sprint("image-", i%64)) } // 64 distinct images
 	var first [][]byte
 	for i := range 128 {
 		first = append(first, imageEvent(fmt.Sprintf("first-%d", i), img(i), ""))
@@ -143,4 +146,41 @@ func TestMemoryUnavailableFallsBackToMsgIDs(t *testing.T) {
 	publishAll(t, js, append(events(want), events(want[:50])...))
 	require.Eventually(t, func() bool { return consumerIdle(t, js) }, 20*time.Second, 20*time.Millisecond)
 	requireExactlyOnce(t, readOutputs(t, js), want, nil)
+}
+
+// TestOneModelFailingRedeliversOnlyThatModel: an event asking two models
+// whose second fails transiently is redelivered; the model whose result
+// is already stored is not predicted again, and each model has one
+// result on the subject of the model asked.
+func TestOneModelFailingRedeliversOnlyThatModel(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	var mu sync.Mutex
+	asked := map[string]int{}
+	pred := &fakePredictor{fn: func(_ context.Context, req predictor.Request) []predictor.Outcome {
+		outs := succeed(req)
+		mu.Lock()
+		defer mu.Unlock()
+		for i, in := range req.Inputs {
+			asked[req.Model.ID]++
+			if req.Model.ID == "flaky" && strings.Contains(in.ID, "-d1") {
+				outs[i] = predictor.Outcome{InputID: in.ID, Err: &predictor.Error{Class: predictor.TransientInput, Reason: "server_error", Code: 30004}}
+			}
+		}
+		return outs
+	}}
+	startWorkerWith(t, js, pred, testConfig(), publisher.DefaultConfig(), WithMemory(startMemo(t, js, memo.DefaultConfig())))
+	publishAll(t, js, [][]byte{[]byte(`{"id":"two","image":{"url":"https://example.com/2.jpg"},"models":[{"id":"steady"},{"id":"flaky"}]}`)})
+	require.Eventually(t, func() bool { return streamMsgs(t, js, "PREDICTIONS") == 2 && consumerIdle(t, js) }, 20*time.Second, 20*time.Millisecond)
+	o := readOutputs(t, js)
+	require.Len(t, o.results["two"], 2)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, map[string]int{"steady": 1, "flaky": 2}, asked, "the stored model was predicted again")
+	s, err := js.Stream(t.Context(), "PREDICTIONS")
+	require.NoError(t, err)
+	for _, subject := range []string{"predictions.steady", "predictions.flaky"} {
+		_, err := s.GetLastMsgForSubject(t.Context(), subject)
+		require.NoError(t, err, subject)
+	}
 }

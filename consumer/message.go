@@ -19,7 +19,8 @@ type message struct {
 	msg     jetstream.Msg
 	meta    *jetstream.MsgMetadata
 	arrived time.Time
-	event   schemas.Event // zero when the message is not a valid event
+	event   schemas.Event      // zero when the message is not a valid event
+	image   *schemas.ImageInfo // the image as sent, when the worker had its bytes
 	tasks   []*task
 	settled atomic.Bool // set by the ledger's settle, once
 
@@ -176,6 +177,7 @@ func (t *task) result(p *predictor.Prediction, now time.Time) *schemas.Result {
 		Concepts:      concepts(p.Concepts),
 		Regions:       make([]schemas.Region, 0, len(p.Regions)),
 		Metadata:      ev.Metadata,
+		Image:         t.m.image,
 		Source:        t.m.source(),
 		PredictedAt:   now.UTC(),
 	}

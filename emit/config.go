@@ -32,6 +32,8 @@ type Config struct {
 	// Model, when set, is written into every event built from a file or
 	// URL. Events from .jsonl files are published as they are.
 	Model *schemas.Model
+	// Models, when set instead, asks every such event for several models.
+	Models []schemas.ModelSpec
 	// IDPrefix is put in front of every generated event id.
 	IDPrefix string
 	// Window is how many publishes may await their PubAck at once.

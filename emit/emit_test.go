@@ -270,3 +270,17 @@ func TestEmitRawPublishesWhatTheWorkerWillReject(t *testing.T) {
 	require.Len(t, msgs, 2)
 	require.Equal(t, hostile[0], string(msgs[0].Data()))
 }
+
+// TestEmitAsksSeveralModels: one event per image, asking every model.
+func TestEmitAsksSeveralModels(t *testing.T) {
+	js := newJetStream(t, true)
+	cfg := emit.Config{Models: []schemas.ModelSpec{{ID: "a"}, {ID: "b"}, {ID: "c"}}}
+	var out bytes.Buffer
+	_, err := emit.Run(t.Context(), js, cfg, []string{"https://example.com/x.jpg"}, &out)
+	require.NoError(t, err)
+	msgs := streamEvents(t, js)
+	require.Len(t, msgs, 1)
+	ev, err := schemas.DecodeEvent(msgs[0].Data())
+	require.NoError(t, err)
+	require.Equal(t, cfg.Models, ev.Models)
+}

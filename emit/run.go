@@ -123,6 +123,7 @@ func (e *emitter) emitURL(ctx context.Context, url string, futures chan<- pendin
 		ID:       eventID(e.cfg.IDPrefix, []byte(url)),
 		Image:    schemas.Image{URL: url},
 		Model:    e.cfg.Model,
+		Models:   e.cfg.Models,
 		Metadata: sourceMetadata(url),
 	}
 	return e.send(ctx, url, ev, futures)
@@ -137,6 +138,7 @@ func (e *emitter) emitFile(ctx context.Context, path string, futures chan<- pend
 	ev := schemas.Event{
 		ID:       eventID(e.cfg.IDPrefix, data),
 		Model:    e.cfg.Model,
+		Models:   e.cfg.Models,
 		Metadata: sourceMetadata(path),
 	}
 	if int64(len(data)) <= e.cfg.InlineMax && inlineFits(len(data), e.js.Conn().MaxPayload()) {

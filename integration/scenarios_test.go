@@ -372,3 +372,60 @@ func TestAccountOutageThreeWorkers(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, "%s: %s", workerName(i), body)
 	}
 }
+
+// Three replicas each configured with the account's 15 calls/s share it
+// through the fleet quota, against a fake that throttles every call beyond
+// 15 in a second (150 ms calls, 128 images each): the fleet stays near the
+// 1,920 images/s ceiling with few calls throttled, and the two others take
+// the share of one killed mid-run.
+func TestFleetQuotaThreeReplicas(t *testing.T) {
+	ctx := scenarioContext(t)
+	ids := eventIDs(30000)
+	s := newStackWith(ctx, t, stackConfig{workers: 3,
+		env:     map[string]string{"CLARIFAI_RATE_LIMIT": "15"},
+		fakeEnv: map[string]string{"FAKE_CLARIFAI_QUOTA": "15", "FAKE_CLARIFAI_LATENCY": "150ms"},
+		before: func(js jetstream.JetStream) { // a backlog before any replica starts
+			_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: inputStream, Subjects: []string{"images.>"}, Storage: jetstream.FileStorage})
+			require.NoError(t, err)
+			for _, id := range ids {
+				_, err := js.PublishAsync("images.test", eventJSON(id, false), jetstream.WithMsgID(id))
+				require.NoError(t, err)
+			}
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-ctx.Done():
+				t.Fatal("the backlog was not stored")
+			}
+		}})
+	started := time.Now()
+
+	rate := func(window time.Duration) float64 {
+		n0 := streamMsgs(ctx, s.js, resultsStream)
+		time.Sleep(window) // a measuring window
+		return float64(streamMsgs(ctx, s.js, resultsStream)-n0) / window.Seconds()
+	}
+	require.True(t, pollUntil(ctx, time.Minute, func(ctx context.Context) bool {
+		return streamMsgs(ctx, s.js, resultsStream) > 2000
+	}), "no results")
+	steady := rate(4 * time.Second)
+	kill(ctx, t, s.workers[0])
+	killed := time.Now()
+	var after float64
+	for time.Since(killed) < 20*time.Second {
+		if after = rate(2 * time.Second); after >= 0.9*1920 {
+			break
+		}
+	}
+	regained := time.Since(killed)
+	waitSettled(ctx, t, s.js, len(ids), 3*time.Minute)
+	c, _, _ := account(ctx, t, s.js, ids, started)
+	requireExactlyOnce(t, c)
+	stats := fakeCounts(ctx, t, s.fake)
+	t.Logf("%s: steady %.0f images/s (%.2f of 1920); %.0f images/s (%.2f) within %s of a kill; %d of %d calls throttled (%.1f%%)",
+		t.Name(), steady, steady/1920, after, after/1920, regained.Round(100*time.Millisecond), stats.Throttled, stats.Calls,
+		100*float64(stats.Throttled)/float64(stats.Calls))
+	require.Zero(t, c.DeadLetters)
+	require.GreaterOrEqual(t, steady, 0.85*1920, "the fleet left its quota unused")
+	require.LessOrEqual(t, float64(stats.Throttled), 0.05*float64(stats.Calls), "the fleet went over its quota")
+	require.GreaterOrEqual(t, after, 0.85*1920, "the two others did not take the killed one's share")
+}

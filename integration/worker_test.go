@@ -66,12 +66,20 @@ func fakeAdmin(ctx context.Context, t *testing.T, c *testcontainers.DockerContai
 	return string(b)
 }
 
+// fakeStats is what the fake Clarifai server has answered.
+type fakeStats struct{ Calls, Inputs, Throttled int }
+
+func fakeCounts(ctx context.Context, t *testing.T, c *testcontainers.DockerContainer) fakeStats {
+	t.Helper()
+	var stats fakeStats
+	require.NoError(t, json.Unmarshal([]byte(fakeAdmin(ctx, t, c, http.MethodGet, "/stats")), &stats))
+	return stats
+}
+
 // fakeCalls is how many calls the fake Clarifai server has answered.
 func fakeCalls(ctx context.Context, t *testing.T, c *testcontainers.DockerContainer) int {
 	t.Helper()
-	var stats struct{ Calls int }
-	require.NoError(t, json.Unmarshal([]byte(fakeAdmin(ctx, t, c, http.MethodGet, "/stats")), &stats))
-	return stats.Calls
+	return fakeCounts(ctx, t, c).Calls
 }
 
 // readyz returns a worker's /readyz status and body.

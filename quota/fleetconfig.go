@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -61,22 +62,15 @@ type FleetConfig struct {
 
 // SetDefaults fills unset fields with the defaults above.
 func (c *FleetConfig) SetDefaults() {
-	setDefault(&c.Bucket, DefaultBucket)
-	setDefault(&c.BucketReplicas, DefaultBucketReplicas)
-	setDefault(&c.RateLimit, DefaultRateLimit)
-	setDefault(&c.Headroom, DefaultHeadroom)
-	setDefault(&c.ThrottlePause, DefaultThrottlePause)
-	setDefault(&c.Heartbeat, DefaultHeartbeat)
-	setDefault(&c.MemberTTL, DefaultMemberTTL)
-	setDefault(&c.OpTimeout, DefaultOpTimeout)
-	setDefault(&c.FallbackReplicas, DefaultFallbackReplicas)
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
+	c.Bucket = cmp.Or(c.Bucket, DefaultBucket)
+	c.BucketReplicas = cmp.Or(c.BucketReplicas, DefaultBucketReplicas)
+	c.RateLimit = cmp.Or(c.RateLimit, DefaultRateLimit)
+	c.Headroom = cmp.Or(c.Headroom, DefaultHeadroom)
+	c.ThrottlePause = cmp.Or(c.ThrottlePause, DefaultThrottlePause)
+	c.Heartbeat = cmp.Or(c.Heartbeat, DefaultHeartbeat)
+	c.MemberTTL = cmp.Or(c.MemberTTL, DefaultMemberTTL)
+	c.OpTimeout = cmp.Or(c.OpTimeout, DefaultOpTimeout)
+	c.FallbackReplicas = cmp.Or(c.FallbackReplicas, DefaultFallbackReplicas)
 }
 
 // token is what a group, a bucket or a member id may hold: they become

@@ -186,7 +186,7 @@ func (f *Fleet) leave(ctx context.Context, kv jetstream.KeyValue) {
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.OpTimeout)
 	defer cancel()
 	if err := kv.Delete(octx, f.memberKey); err != nil {
-		f.log.Warn().Err(err).Dur("expires_after", f.cfg.MemberTTL).Msg("could not remove the quota member record")
+		f.log.Warn().Err(err).Stringer("expires_after", f.cfg.MemberTTL).Msg("could not remove the quota member record")
 	}
 }
 

@@ -25,11 +25,11 @@ const (
 // topConcepts is how many concepts a result row shows.
 const topConcepts = 3
 
-var header = row{kind: "KIND", eventID: "EVENT ID", code: "STATUS", regions: "REGIONS", detail: "DETAIL"}
+var header = row{kind: "KIND", eventID: "EVENT ID", model: "MODEL", code: "STATUS", regions: "REGIONS", colors: "COLORS", detail: "DETAIL"}
 
 // row is one line of the table, already as text.
 type row struct {
-	kind, eventID, code, regions, detail string
+	kind, eventID, model, code, regions, colors, detail string
 }
 
 func resultRow(r schemas.Result) row {
@@ -41,8 +41,10 @@ func resultRow(r schemas.Result) row {
 	return row{
 		kind:    kindResult,
 		eventID: orDash(printable(r.EventID)),
+		model:   orDash(printable(r.Model.ID)),
 		code:    strconv.FormatUint(uint64(r.Status.Code), 10),
 		regions: strconv.Itoa(len(r.Regions)),
+		colors:  orDash(formatColors(r.Colors)),
 		detail:  detail,
 	}
 }
@@ -52,11 +54,17 @@ func deadLetterRow(d schemas.DeadLetter) row {
 	if d.Error.Code != 0 {
 		code = strconv.FormatUint(uint64(d.Error.Code), 10)
 	}
+	model := "-"
+	if d.Model != nil {
+		model = orDash(printable(d.Model.ID))
+	}
 	return row{
 		kind:    kindDead,
 		eventID: orDash(printable(d.EventID)),
+		model:   model,
 		code:    code,
 		regions: "-",
+		colors:  "-",
 		detail:  printable(d.Error.Reason + ": " + d.Error.Description),
 	}
 }
@@ -76,7 +84,7 @@ func decodeRow(kind string, data []byte) row {
 			return deadLetterRow(d)
 		}
 	}
-	return row{kind: kindBad, eventID: "-", code: "-", regions: "-", detail: fmt.Sprintf("undecodable %s: %v", kind, err)}
+	return row{kind: kindBad, eventID: "-", model: "-", code: "-", regions: "-", colors: "-", detail: fmt.Sprintf("undecodable %s: %v", kind, err)}
 }
 
 // formatConcepts lists the highest-scoring concepts as "red 0.62, blue 0.31".
@@ -87,6 +95,22 @@ func formatConcepts(cs []schemas.Concept) string {
 	parts := make([]string, 0, topConcepts)
 	for _, c := range sorted[:min(topConcepts, len(sorted))] {
 		parts = append(parts, fmt.Sprintf("%s %.2f", cmp.Or(c.Name, c.ID), c.Value))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// formatColors lists the largest colours as "red 62%, navy 20%".
+func formatColors(cs []schemas.Color) string {
+	sorted := slices.SortedStableFunc(slices.Values(cs), func(a, b schemas.Color) int {
+		return cmp.Compare(b.Value, a.Value)
+	})
+	parts := make([]string, 0, topConcepts)
+	for _, c := range sorted[:min(topConcepts, len(sorted))] {
+		name := c.RawHex
+		if c.W3C != nil && c.W3C.Name != "" {
+			name = c.W3C.Name
+		}
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", printable(name), 100*c.Value))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -108,7 +132,7 @@ func printable(s string) string {
 // writeRow prints a row with fixed column widths: a follower cannot wait
 // for later rows to size its columns as FormatTable does.
 func writeRow(w io.Writer, r row) error {
-	_, err := fmt.Fprintf(w, "%-6s  %-20s  %-6s  %-7s  %s\n", r.kind, r.eventID, r.code, r.regions, r.detail)
+	_, err := fmt.Fprintf(w, "%-6s  %-20s  %-26s  %-6s  %-7s  %-28s  %s\n", r.kind, r.eventID, r.model, r.code, r.regions, r.colors, r.detail)
 	return err
 }
 
@@ -124,7 +148,7 @@ func FormatTable(w io.Writer, results []schemas.Result, dead []schemas.DeadLette
 		rows = append(rows, deadLetterRow(d))
 	}
 	for _, r := range rows {
-		if _, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.kind, r.eventID, r.code, r.regions, r.detail); err != nil {
+		if _, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.kind, r.eventID, r.model, r.code, r.regions, r.colors, r.detail); err != nil {
 			return fmt.Errorf("tail: write table: %w", err)
 		}
 	}

@@ -77,9 +77,10 @@ func TestTailAllPrintsTable(t *testing.T) {
 	out := tailOutput(t, js, tail.Config{All: true, Count: 2})
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, 3, out)
-	require.Regexp(t, `^KIND\s+EVENT ID\s+STATUS\s+REGIONS\s+DETAIL$`, lines[0])
-	require.Contains(t, lines[1:], "result  ev-red                10000   2        red 0.62, blue 0.31, green 0.05")
-	require.Contains(t, lines[1:], "dead    ev-bad                30104   -        unsupported_format: image: unknown format")
+	require.Regexp(t, `^KIND\s+EVENT ID\s+MODEL\s+STATUS\s+REGIONS\s+COLORS\s+DETAIL$`, lines[0])
+	rows := strings.Join(lines[1:], "\n")
+	require.Regexp(t, `(?m)^result  ev-red +local-color +10000   2 +- +red 0.62, blue 0.31, green 0.05$`, rows)
+	require.Regexp(t, `(?m)^dead    ev-bad +- +30104   - +- +unsupported_format: image: unknown format$`, rows)
 }
 
 func TestTailNewOnlyByDefault(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -42,10 +43,11 @@ func run(args []string, stderr io.Writer, getenv func(string) string) int {
 func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("fakeclarifai", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", or(getenv("FAKE_CLARIFAI_LISTEN"), ":50051"), "address to serve gRPC on (FAKE_CLARIFAI_LISTEN)")
-	latency := fs.String("latency", or(getenv("FAKE_CLARIFAI_LATENCY"), "0s"), "least time every call takes (FAKE_CLARIFAI_LATENCY)")
+	listen := fs.String("listen", cmp.Or(getenv("FAKE_CLARIFAI_LISTEN"), ":50051"), "address to serve gRPC on (FAKE_CLARIFAI_LISTEN)")
+	latency := fs.String("latency", cmp.Or(getenv("FAKE_CLARIFAI_LATENCY"), "0s"), "least time every call takes (FAKE_CLARIFAI_LATENCY)")
 	pat := fs.String("pat", getenv("FAKE_CLARIFAI_PAT"), "PAT that calls must carry; empty = any (FAKE_CLARIFAI_PAT)")
 	masks := fs.String("masks", getenv("FAKE_CLARIFAI_MASKS"), "MODEL:NxBYTES answers MODEL with N noise PNG masks of about BYTES each (FAKE_CLARIFAI_MASKS)")
+	quotaFlag := fs.Int("quota", atoi(getenv("FAKE_CLARIFAI_QUOTA")), "throttle (11005) every call beyond this many in any one second, as an account quota; 0 = none (FAKE_CLARIFAI_QUOTA)")
 	admin := fs.String("admin", getenv("FAKE_CLARIFAI_ADMIN"), "address of an HTTP endpoint for tests: GET /stats, POST /outage?code=N (0 ends it) (FAKE_CLARIFAI_ADMIN)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,6 +64,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	fake.SetLatency(d)
 	if *pat != "" {
 		fake.RequirePAT(*pat)
+	}
+	if *quotaFlag > 0 {
+		fake.EnforceQuota(*quotaFlag)
 	}
 	if *masks != "" {
 		model, data, err := maskPayload(*masks)
@@ -96,11 +101,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, getenv func(str
 	return nil
 }
 
-func or(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 // serveAdmin lets a test see what the fake was asked and script an
@@ -108,7 +111,7 @@ func or(s, fallback string) string {
 func serveAdmin(addr string, fake *clarifaitest.Server) (func(), error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, `{"calls":%d,"inputs":%d}`, fake.Calls(), fake.Inputs())
+		fmt.Fprintf(w, `{"calls":%d,"inputs":%d,"throttled":%d}`, fake.Calls(), fake.Inputs(), fake.QuotaThrottled())
 	})
 	mux.HandleFunc("POST /outage", func(w http.ResponseWriter, r *http.Request) {
 		code, err := strconv.Atoi(r.URL.Query().Get("code"))

@@ -3,11 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -395,5 +405,222 @@ func TestAccountOutagePausesEveryReplica(t *testing.T) {
 	for _, a := range addrs {
 		code, body := readyz(a)
 		require.Equal(t, http.StatusOK, code, body)
+	}
+}
+
+// jpegOf encodes a w x h JPEG, left half red and right half blue, with an
+// EXIF orientation tag unless orientation is 0.
+func jpegOf(t *testing.T, w, h, orientation int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.RGBA{R: 220, A: 255}
+			if x >= w/2 {
+				c = color.RGBA{B: 220, A: 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}))
+	b := buf.Bytes()
+	if orientation == 0 {
+		return b
+	}
+	// APP1: "Exif", then a little-endian TIFF header and one IFD entry:
+	// tag 0x0112 (Orientation), type SHORT, count 1.
+	tiff := []byte{'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, byte(orientation), 0, 0, 0, 0, 0, 0, 0}
+	payload := append([]byte("Exif\x00\x00"), tiff...)
+	seg := []byte{0xFF, 0xE1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
+	return slices.Concat(b[:2], seg, payload, b[2:])
+}
+
+// TestImagesAsPeopleUploadThem: what reaches Clarifai is upright, no larger
+// than asked, byte for byte what was sent when nothing needs changing, and
+// never a file that is no image or too large to decode.
+func TestImagesAsPeopleUploadThem(t *testing.T) {
+	sideways := jpegOf(t, 64, 32, 6)
+	plain := jpegOf(t, 60, 30, 0)
+	var pngBuf bytes.Buffer
+	require.NoError(t, png.Encode(&pngBuf, image.NewGray(image.Rect(0, 0, 20, 10))))
+	// A PNG header that claims 9487 x 9487 pixels (90 megapixels).
+	bomb := slices.Clone(pngBuf.Bytes())
+	binary.BigEndian.PutUint32(bomb[16:], 9487)
+	binary.BigEndian.PutUint32(bomb[20:], 9487)
+	binary.BigEndian.PutUint32(bomb[29:], crc32.ChecksumIEEE(bomb[12:29])) // IHDR's CRC
+	truncated := plain[:len(plain)/2]
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(sideways) }))
+	t.Cleanup(files.Close)
+
+	b64 := func(id string, b []byte) []byte {
+		return fmt.Appendf(nil, `{"id":%q,"image":{"base64":%q}}`, id, base64.StdEncoding.EncodeToString(b))
+	}
+	run := func(t *testing.T, extra map[string]string, events ...[]byte) (*clarifaitest.Server, map[string]schemas.Result, []schemas.DeadLetter) {
+		srv := natstest.Start(t)
+		_, js := natstest.Connect(t, srv.ClientURL())
+		fake := clarifaitest.NewServer()
+		t.Cleanup(fake.Close)
+		fake.RecordImages(true)
+		vars := map[string]string{"NATS_URL": srv.ClientURL(), "CLARIFAI_ENDPOINT": fake.Addr(), "CLARIFAI_INSECURE": "true",
+			"CLARIFAI_PAT": "p", "WORKER_HTTP_ADDR": "", "WORKER_BATCH_WAIT": "20ms"}
+		maps.Copy(vars, extra)
+		cfg, err := loadConfig("worker", nil, env(vars), io.Discard)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- runWorker(ctx, cfg, zerolog.Nop(), nil) }()
+		t.Cleanup(func() { cancel(); <-done })
+		require.Eventually(t, func() bool {
+			_, err := js.Stream(t.Context(), "IMAGES")
+			return err == nil
+		}, 10*time.Second, 20*time.Millisecond)
+		for _, e := range events {
+			_, err := js.Publish(t.Context(), "images.upload", e)
+			require.NoError(t, err)
+		}
+		results, dead := readAll(t, js, len(events))
+		return fake, results, dead
+	}
+	sent := func(fake *clarifaitest.Server) map[string][]byte { // by input id, s<seq>-d1
+		out := map[string][]byte{}
+		for _, r := range fake.Requests() {
+			for i, id := range r.InputIDs {
+				require.Empty(t, r.URLs[i], "a URL was sent, not the image's bytes")
+				out[id] = r.Images[i]
+			}
+		}
+		return out
+	}
+	size := func(b []byte) (int, int) {
+		c, _, err := image.DecodeConfig(bytes.NewReader(b))
+		require.NoError(t, err)
+		return c.Width, c.Height
+	}
+
+	t.Run("defaults", func(t *testing.T) {
+		fake, results, dead := run(t, map[string]string{"WORKER_FETCH_URLS": "true", "WORKER_FETCH_ALLOW_PRIVATE": "true"},
+			b64("sideways", sideways), b64("plain", plain), b64("png", pngBuf.Bytes()), b64("bomb", bomb),
+			b64("truncated", truncated), []byte(`{"id":"abc","image":{"base64":"YWJj"}}`),
+			fmt.Appendf(nil, `{"id":"fetched","image":{"url":%q}}`, files.URL+"/photo.jpg"))
+		reasons := map[string]string{}
+		for _, d := range dead {
+			reasons[d.EventID] = d.Error.Reason
+		}
+		require.Equal(t, map[string]string{"bomb": "image_too_large", "truncated": "unsupported_format", "abc": "unsupported_format"}, reasons)
+		got := sent(fake)
+		require.Len(t, got, 4, "dead letters cost no call")
+		w, h := size(got["s1-d1"])
+		require.Equal(t, [2]int{32, 64}, [2]int{w, h}, "64x32 pixels stored sideways reach Clarifai as 32x64 upright")
+		require.Equal(t, &schemas.ImageInfo{Width: 32, Height: 64, Orientation: 6}, results["sideways"].Image)
+		require.Equal(t, plain, got["s2-d1"], "an image that needs no change is sent byte for byte")
+		require.Equal(t, &schemas.ImageInfo{Width: 60, Height: 30}, results["plain"].Image)
+		require.Equal(t, pngBuf.Bytes(), got["s3-d1"])
+		w, h = size(got["s7-d1"])
+		require.Equal(t, [2]int{32, 64}, [2]int{w, h}, "a fetched URL image is prepared and sent as bytes")
+	})
+	t.Run("max side", func(t *testing.T) {
+		fake, results, dead := run(t, map[string]string{"WORKER_IMAGE_MAX_SIDE": "32"}, b64("wide", jpegOf(t, 64, 32, 0)))
+		require.Empty(t, dead)
+		w, h := size(sent(fake)["s1-d1"])
+		require.Equal(t, [2]int{32, 16}, [2]int{w, h})
+		require.Equal(t, &schemas.ImageInfo{Width: 32, Height: 16, Original: &schemas.Size{Width: 64, Height: 32}}, results["wide"].Image)
+	})
+}
+
+// TestEveryFieldReachesTheResult: through the real client and the fake
+// Clarifai server, events asking several models get one result per
+// model, on the subject of the model asked, with everything the model
+// returned (embeddings, colours, polygons, keypoints, track ids, output
+// id and time), each valid against the result schema; outputs that echo
+// no input id are matched by position; concepts selected by name go out
+// with value 1; every call names the worker's version.
+func TestEveryFieldReachesTheResult(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	fake := clarifaitest.NewServer()
+	t.Cleanup(fake.Close)
+	fake.OmitInputIDs(true)
+	fake.SetPayload("embedder", clarifaitest.Embeddings(1, 1024))
+	fake.SetPayload("colorizer", clarifaitest.Colors(3))
+	fake.SetPayload("posenet", clarifaitest.Keypoints(2, 17))
+	fake.SetPayload("outliner", clarifaitest.Polygons(2, 6))
+	cfg, err := loadConfig("worker", nil, env(map[string]string{
+		"NATS_URL": srv.ClientURL(), "CLARIFAI_ENDPOINT": fake.Addr(), "CLARIFAI_INSECURE": "true",
+		"CLARIFAI_PAT": "p", "WORKER_HTTP_ADDR": "", "WORKER_BATCH_WAIT": "50ms",
+	}), io.Discard)
+	require.NoError(t, err)
+	cfg.Clarifai.Version = "1.2.3"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runWorker(ctx, cfg, zerolog.Nop(), nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, func() bool {
+		_, err := js.Stream(t.Context(), "IMAGES")
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond)
+
+	want := 0
+	for i := range 10 {
+		_, err := js.Publish(t.Context(), "images.upload", fmt.Appendf(nil,
+			`{"id":"multi-%d","image":{"url":"https://example.com/%d.jpg"},"models":[{"id":"embedder"},{"id":"colorizer"},{"id":"posenet"},{"id":"outliner"}]}`, i, i))
+		require.NoError(t, err)
+		want += 4
+	}
+	_, err = js.Publish(t.Context(), "images.upload",
+		[]byte(`{"id":"selected","image":{"url":"https://example.com/s.jpg"},"output_config":{"select_concepts":[{"name":"train"},"id-x"]}}`))
+	require.NoError(t, err)
+	want++
+
+	results := map[string]schemas.Result{} // by event id and model asked
+	s, err := js.Stream(t.Context(), "PREDICTIONS")
+	require.NoError(t, err)
+	oc, err := s.OrderedConsumer(t.Context(), jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(results) < want && time.Now().Before(deadline) {
+		batch, err := oc.Fetch(want, jetstream.FetchMaxWait(time.Second))
+		require.NoError(t, err)
+		for m := range batch.Messages() {
+			require.NoError(t, schemas.ValidateResult(m.Data()))
+			var r schemas.Result
+			require.NoError(t, json.Unmarshal(m.Data(), &r))
+			key := r.EventID + " " + strings.TrimPrefix(m.Subject(), "predictions.")
+			require.NotContains(t, results, key, "two results for one event and model")
+			results[key] = r
+		}
+	}
+	require.Len(t, results, want)
+
+	e := results["multi-3 embedder"]
+	require.Len(t, e.Embeddings, 1)
+	require.Equal(t, uint32(1024), e.Embeddings[0].NumDimensions)
+	require.Len(t, e.Embeddings[0].Vector, 1024)
+	require.NotNil(t, e.Output)
+	require.NotEmpty(t, e.Output.ID)
+	require.False(t, e.Output.CreatedAt.IsZero())
+	require.Len(t, results["multi-3 colorizer"].Colors, 3)
+	require.NotEmpty(t, results["multi-3 colorizer"].Colors[0].W3C.Name)
+	pose := results["multi-3 posenet"].Regions
+	require.Len(t, pose, 2)
+	require.Len(t, pose[0].Keypoints, 17)
+	require.Equal(t, "visible", pose[0].Keypoints[0].Visibility)
+	require.NotNil(t, pose[0].Point)
+	require.Equal(t, "track-0", pose[0].TrackID)
+	require.Len(t, results["multi-3 outliner"].Regions[0].Polygon, 6)
+
+	var selected *clarifaitest.Request
+	for _, r := range fake.Requests() {
+		require.Equal(t, []string{"image-worker-1.2.3"}, r.Metadata.Get("x-clarifai-request-id-prefix"))
+		if r.OutputConfig != nil && len(r.OutputConfig.GetSelectConcepts()) > 0 {
+			selected = &r
+		}
+	}
+	require.NotNil(t, selected)
+	sel := selected.OutputConfig.GetSelectConcepts()
+	require.Len(t, sel, 2)
+	require.Equal(t, "train", sel[0].GetName())
+	require.Equal(t, "id-x", sel[1].GetId())
+	for _, c := range sel {
+		require.Equal(t, float32(1), c.GetValue(), "1 selects a concept")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -64,8 +65,8 @@ func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs.Int64Var(&cfg.InlineMax, "inline-max", emit.DefaultInlineMax, "largest image sent inline as base64, in bytes")
 	fs.StringVar(&cfg.IDPrefix, "id-prefix", "", "prefix of the generated event ids")
 	fs.BoolVar(&cfg.Raw, "raw", false, "publish .jsonl lines as they are, even those the worker will reject")
-	fs.StringVar(&model.ID, "model-id", "", "model id written into the events (default: the worker's)")
-	fs.StringVar(&model.VersionID, "model-version-id", "", "model version id written into the events")
+	models := fs.String("model", "", "model id written into the events, or several, comma-separated, each predicted (default: the worker's)")
+	fs.StringVar(&model.VersionID, "model-version-id", "", "model version id written into the events (with one --model)")
 	if err := tf.settings().load(fs, args, getenv, nil); err != nil {
 		return err
 	}
@@ -73,7 +74,18 @@ func cmdEmit(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		fs.Usage()
 		return flag.ErrHelp
 	}
-	if model != (schemas.Model{}) {
+	ids := strings.Split(*models, ",")
+	switch {
+	case *models == "" && model.VersionID != "":
+		return errors.New("--model-version-id needs --model")
+	case len(ids) > 1 && model.VersionID != "":
+		return errors.New("--model-version-id goes with one --model")
+	case len(ids) > 1:
+		for _, id := range ids {
+			cfg.Models = append(cfg.Models, schemas.ModelSpec{ID: strings.TrimSpace(id)})
+		}
+	case *models != "":
+		model.ID = *models
 		cfg.Model = &model
 	}
 	js, closeConn, err := toolConn(tf, stderr)

@@ -1,6 +1,7 @@
 package clarifai
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -79,27 +80,20 @@ type ClientConfig struct {
 }
 
 func (c *ClientConfig) setDefaults() {
-	setDefault(&c.Endpoint, DefaultEndpoint)
-	setDefault(&c.CallTimeout, DefaultCallTimeout)
-	setDefault(&c.MaxBatch, predictor.MaxInputsPerCall)
-	setDefault(&c.MaxCallBytes, DefaultMaxCallBytes)
-	setDefault(&c.RateLimit, DefaultRateLimit)
-	setDefault(&c.Burst, DefaultBurst)
-	setDefault(&c.RetryInitial, DefaultRetryInitial)
-	setDefault(&c.RetryMax, DefaultRetryMax)
-	setDefault(&c.RetryMaxElapsed, DefaultRetryMaxElapsed)
-	setDefault(&c.ThrottlePause, DefaultThrottlePause)
-	setDefault(&c.MaxRecvMsgSize, DefaultMaxRecvMsgSize)
-	setDefault(&c.KeepaliveTime, DefaultKeepaliveTime)
-	setDefault(&c.KeepaliveTimeout, DefaultKeepaliveTimeout)
-	setDefault(&c.Version, DefaultVersion)
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
+	c.Endpoint = cmp.Or(c.Endpoint, DefaultEndpoint)
+	c.CallTimeout = cmp.Or(c.CallTimeout, DefaultCallTimeout)
+	c.MaxBatch = cmp.Or(c.MaxBatch, predictor.MaxInputsPerCall)
+	c.MaxCallBytes = cmp.Or(c.MaxCallBytes, DefaultMaxCallBytes)
+	c.RateLimit = cmp.Or(c.RateLimit, DefaultRateLimit)
+	c.Burst = cmp.Or(c.Burst, DefaultBurst)
+	c.RetryInitial = cmp.Or(c.RetryInitial, DefaultRetryInitial)
+	c.RetryMax = cmp.Or(c.RetryMax, DefaultRetryMax)
+	c.RetryMaxElapsed = cmp.Or(c.RetryMaxElapsed, DefaultRetryMaxElapsed)
+	c.ThrottlePause = cmp.Or(c.ThrottlePause, DefaultThrottlePause)
+	c.MaxRecvMsgSize = cmp.Or(c.MaxRecvMsgSize, DefaultMaxRecvMsgSize)
+	c.KeepaliveTime = cmp.Or(c.KeepaliveTime, DefaultKeepaliveTime)
+	c.KeepaliveTimeout = cmp.Or(c.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	c.Version = cmp.Or(c.Version, DefaultVersion)
 }
 
 // Validate reports the first invalid setting, after applying defaults to a

@@ -193,7 +193,7 @@ func forget(res []result, idx []int) {
 
 func (c *Client) countRetry(cause string, attempt int, wait time.Duration, inputs int) {
 	c.metrics.retries.WithLabelValues(cause).Inc()
-	c.log.Info().Str("cause", cause).Int("attempt", attempt).Dur("wait", wait).
+	c.log.Info().Str("cause", cause).Int("attempt", attempt).Stringer("wait", wait).
 		Int("inputs", inputs).Msg("retrying clarifai call")
 }
 
@@ -234,7 +234,7 @@ func (c *Client) call(ctx context.Context, req *predictor.Request, idx []int, ou
 	case whole != nil && whole.Reason == schemas.ReasonThrottled:
 		if c.quota.Throttled() {
 			c.metrics.throttlePauses.Inc()
-			c.log.Warn().Dur("pause", c.cfg.ThrottlePause).Float64("rate", c.quota.Rate()).
+			c.log.Warn().Stringer("pause", c.cfg.ThrottlePause).Float64("rate", c.quota.Rate()).
 				Msg("clarifai throttled the client: pausing all calls and lowering the rate")
 		}
 	case whole == nil:
@@ -245,7 +245,7 @@ func (c *Client) call(ctx context.Context, req *predictor.Request, idx []int, ou
 	if whole != nil {
 		ev = c.log.Warn().Str("reason", whole.Reason).Stringer("class", whole.Class)
 	}
-	ev.Str("model", req.Model.ID).Int("batch", len(idx)).Dur("latency", latency).
+	ev.Str("model", req.Model.ID).Int("batch", len(idx)).Stringer("latency", latency).
 		Str("req_id", resp.GetStatus().GetReqId()).Str("outcome", outcome).Msg("clarifai call")
 	return whole, nil
 }

@@ -1,6 +1,8 @@
 package clarifai
 
 import (
+	"cmp"
+
 	"github.com/imgpredict/worker/predictor"
 	pb "github.com/imgpredict/worker/predictor/clarifai/clarifaipb"
 	sc "github.com/imgpredict/worker/predictor/clarifai/clarifaipb/statuspb"
@@ -213,10 +215,10 @@ func newPredSlabs(outputs []*pb.Output, inputs int) predSlabs {
 func (s *predSlabs) prediction(o *pb.Output, asked predictor.Model, reqID string) *predictor.Prediction {
 	m := o.GetModel()
 	ran := predictor.Model{
-		UserID:    or(m.GetUserId(), asked.UserID),
-		AppID:     or(m.GetAppId(), asked.AppID),
-		ID:        or(m.GetId(), asked.ID),
-		VersionID: or(m.GetModelVersion().GetId(), asked.VersionID),
+		UserID:    cmp.Or(m.GetUserId(), asked.UserID),
+		AppID:     cmp.Or(m.GetAppId(), asked.AppID),
+		ID:        cmp.Or(m.GetId(), asked.ID),
+		VersionID: cmp.Or(m.GetModelVersion().GetId(), asked.VersionID),
 	}
 	st := o.GetStatus()
 	d := o.GetData()
@@ -306,11 +308,4 @@ func visibility(v pb.Point_Visibility) string {
 		return predictor.VisibilityNotPresent
 	}
 	return "" // NOT_SET, or a value newer than this code
-}
-
-func or(s, fallback string) string {
-	if s != "" {
-		return s
-	}
-	return fallback
 }

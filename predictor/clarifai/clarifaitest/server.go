@@ -1,6 +1,7 @@
 package clarifaitest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -29,6 +30,8 @@ type Request struct {
 	ModelID       string
 	VersionID     string
 	InputIDs      []string
+	URLs          []string         // per input, "" for image bytes
+	Images        [][]byte         // per input, the image bytes, kept only with RecordImages
 	OutputConfig  *pb.OutputConfig // model.model_version.output_info.output_config, nil when none
 	Authorization string           // the authorization metadata value
 	Metadata      metadata.MD
@@ -42,22 +45,23 @@ type Server struct {
 	lis  net.Listener
 	grpc *grpc.Server
 
-	mu         sync.Mutex
-	latency    time.Duration
-	throttle   int
-	outage     sc.StatusCode // while not 0, every call is answered with it
-	fails      []callFailure
-	inputFails map[string]*inputFailure
-	shuffle    bool
-	echo       bool
-	omitIDs    bool
-	outputTime time.Time
-	payloads   map[string]*pb.Data
-	pat        string
-	records    []Request
-	calls      int
-	inputs     int
-	quota      accountQuota
+	mu           sync.Mutex
+	latency      time.Duration
+	throttle     int
+	outage       sc.StatusCode // while not 0, every call is answered with it
+	fails        []callFailure
+	inputFails   map[string]*inputFailure
+	shuffle      bool
+	echo         bool
+	omitIDs      bool
+	recordImages bool
+	outputTime   time.Time
+	payloads     map[string]*pb.Data
+	pat          string
+	records      []Request
+	calls        int
+	inputs       int
+	quota        accountQuota
 }
 
 type callFailure struct {
@@ -165,6 +169,13 @@ func (s *Server) EchoInputIDs(on bool) {
 	s.echo = on
 }
 
+// RecordImages, when on, keeps every input's image bytes in Requests.
+func (s *Server) RecordImages(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recordImages = on
+}
+
 // OmitInputIDs, when on, leaves the input id out of every output's input
 // echo, as some models do; outputs stay in request order unless shuffled.
 func (s *Server) OmitInputIDs(on bool) {
@@ -231,11 +242,19 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 		auth = v[0]
 	}
 	ids := make([]string, len(req.GetInputs()))
+	urls := make([]string, len(req.GetInputs()))
 	for k, in := range req.GetInputs() {
 		ids[k] = in.GetId()
+		urls[k] = in.GetData().GetImage().GetUrl()
 	}
 
 	s.mu.Lock()
+	var images [][]byte
+	if s.recordImages {
+		for _, in := range req.GetInputs() {
+			images = append(images, in.GetData().GetImage().GetBase64())
+		}
+	}
 	s.calls++
 	s.inputs += len(ids)
 	if len(s.records) == MaxRecords {
@@ -243,7 +262,7 @@ func (s *Server) PostModelOutputs(ctx context.Context, req *pb.PostModelOutputsR
 	}
 	s.records = append(s.records, Request{
 		Time: time.Now(), UserID: req.GetUserAppId().GetUserId(), AppID: req.GetUserAppId().GetAppId(),
-		ModelID: req.GetModelId(), VersionID: req.GetVersionId(), InputIDs: ids,
+		ModelID: req.GetModelId(), VersionID: req.GetVersionId(), InputIDs: ids, URLs: urls, Images: images,
 		OutputConfig:  req.GetModel().GetModelVersion().GetOutputInfo().GetOutputConfig(),
 		Authorization: auth, Metadata: md.Copy(),
 	})
@@ -319,7 +338,7 @@ type answerOpts struct {
 func answer(req *pb.PostModelOutputsRequest, failed []sc.StatusCode, payload *pb.Data, reqID string, opts answerOpts) *pb.MultiOutputResponse {
 	model := &pb.Model{
 		Id: req.GetModelId(), UserId: req.GetUserAppId().GetUserId(), AppId: req.GetUserAppId().GetAppId(),
-		ModelVersion: &pb.ModelVersion{Id: or(req.GetVersionId(), "fake-version")},
+		ModelVersion: &pb.ModelVersion{Id: cmp.Or(req.GetVersionId(), "fake-version")},
 	}
 	okStatus := &sc.Status{Code: sc.StatusCode_SUCCESS, Description: "Ok"}
 	createdAt := timestamppb.New(opts.createdAt)
@@ -361,11 +380,4 @@ func answer(req *pb.PostModelOutputsRequest, failed []sc.StatusCode, payload *pb
 		code, desc = sc.StatusCode_MIXED_STATUS, "Mixed Success"
 	}
 	return &pb.MultiOutputResponse{Status: &sc.Status{Code: code, Description: desc, ReqId: reqID}, Outputs: outputs}
-}
-
-func or(s, fallback string) string {
-	if s != "" {
-		return s
-	}
-	return fallback
 }
