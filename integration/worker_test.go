@@ -142,17 +142,18 @@ func workerEnv(natsURL string, extra map[string]string) map[string]string {
 }
 
 // startWorker runs one worker replica and waits until it is ready:
-// connected to NATS and bound to the durable consumer.
-func startWorker(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwork, name string, env map[string]string) *testcontainers.DockerContainer {
+// connected to NATS and bound to the durable consumer. extra adds to the
+// container (files, say).
+func startWorker(ctx context.Context, t *testing.T, nw *testcontainers.DockerNetwork, name string, env map[string]string, extra ...testcontainers.ContainerCustomizer) *testcontainers.DockerContainer {
 	t.Helper()
-	c, err := testcontainers.Run(ctx, suite.workerImg,
+	c, err := testcontainers.Run(ctx, suite.workerImg, append([]testcontainers.ContainerCustomizer{
 		testcontainers.WithCmd("run"),
 		testcontainers.WithEnv(env),
 		testcontainers.WithExposedPorts("9090/tcp"),
 		network.WithNetwork([]string{name}, nw),
 		testcontainers.WithWaitStrategy(wait.ForHTTP("/readyz").WithPort("9090/tcp").
-			WithStartupTimeout(60*time.Second).WithPollInterval(200*time.Millisecond)),
-	)
+			WithStartupTimeout(60 * time.Second).WithPollInterval(200 * time.Millisecond)),
+	}, extra...)...)
 	testcontainers.CleanupContainer(t, c)
 	require.NoError(t, err, name)
 	dumpLogsOnFailure(t, name, c)

@@ -37,10 +37,12 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		err = cmdEmit(ctx, args, stdout, stderr, getenv)
 	case "tail":
 		err = cmdTail(ctx, args, stdout, stderr, getenv)
+	case "status":
+		err = cmdStatus(ctx, args, stdout, stderr, getenv)
 	case "version", "--version":
 		_, err = fmt.Fprintln(stdout, "worker", version)
 	default:
-		err = fmt.Errorf("unknown command %q (want run, demo, emit, tail or version)", cmd)
+		err = fmt.Errorf("unknown command %q (want run, demo, emit, tail, status or version)", cmd)
 	}
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(stderr, "worker:", err)

@@ -50,29 +50,13 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 		return fmt.Errorf("jetstream: %w", err)
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/cpu/classes/`)})), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	pred, closePred, err := newPredictor(cfg, js, log, reg)
+	reg := newRegistry()
+	p, err := newParts(cfg, nc, js, log, reg)
 	if err != nil {
 		return err
 	}
-	defer closePred()
-	pub, err := publisher.New(nc, cfg.Publisher, log)
-	if err != nil {
-		return err
-	}
-	mem, err := memo.New(nc, cfg.Memo, log, reg)
-	if err != nil {
-		return err
-	}
-	opts := []consumer.Option{consumer.WithMemory(mem)}
-	if cfg.tracer != nil {
-		opts = append(opts, consumer.WithTracer(cfg.tracer))
-	}
-	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg, opts...)
-	if err != nil {
-		return err
-	}
+	defer p.close()
+	pub, mem, cons := p.pub, p.mem, p.cons
 	stopHTTP, err := serveHTTP(cfg.HTTPAddr, reg, func() string {
 		switch {
 		case !nc.IsConnected():
@@ -114,6 +98,51 @@ func runWorker(ctx context.Context, cfg *config, log zerolog.Logger, started fun
 		started(natsURL)
 	}
 	return cons.Run(ctx)
+}
+
+// newRegistry holds what /metrics serves: Go's and the process's
+// metrics here, every part's own registered by newParts.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/cpu/classes/`)})), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// parts are the worker's components on one connection.
+type parts struct {
+	pub   *publisher.Publisher
+	mem   *memo.Memo
+	cons  *consumer.Consumer
+	close func()
+}
+
+// newParts builds the worker's components; each registers its metrics on
+// reg. Only a fleet quota's limiter starts running; close stops it.
+func newParts(cfg *config, nc *nats.Conn, js jetstream.JetStream, log zerolog.Logger, reg prometheus.Registerer) (parts, error) {
+	pred, closePred, err := newPredictor(cfg, js, log, reg)
+	if err != nil {
+		return parts{}, err
+	}
+	pub, err := publisher.New(nc, cfg.Publisher, log)
+	if err != nil {
+		closePred()
+		return parts{}, err
+	}
+	mem, err := memo.New(nc, cfg.Memo, log, reg)
+	if err != nil {
+		closePred()
+		return parts{}, err
+	}
+	opts := []consumer.Option{consumer.WithMemory(mem)}
+	if cfg.tracer != nil {
+		opts = append(opts, consumer.WithTracer(cfg.tracer))
+	}
+	cons, err := consumer.New(js, pred, pub, cfg.Consumer, log, reg, opts...)
+	if err != nil {
+		closePred()
+		return parts{}, err
+	}
+	return parts{pub: pub, mem: mem, cons: cons, close: closePred}, nil
 }
 
 // newPredictor builds the predictor. With a fleet quota, its limiter
