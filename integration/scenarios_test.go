@@ -251,6 +251,10 @@ func TestResultsStreamUnavailable(t *testing.T) {
 				_, err := js.CreateStream(ctx, cfg)
 				require.NoError(t, err, cfg.Name)
 			}
+			for _, bucket := range []string{"masks", "deadletters"} {
+				_, err := js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bucket})
+				require.NoError(t, err, bucket)
+			}
 		}})
 
 	ids := eventIDs(2000)

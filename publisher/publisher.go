@@ -123,6 +123,28 @@ func (p *Publisher) ensure(ctx context.Context) error {
 		}
 		p.log.Info().Str("stream", name).Str("subject", o.subject).Msgf("%s the stream for %s", verb, o.setting)
 	}
+	return p.checkBuckets(ctx)
+}
+
+// checkBuckets makes sure, when the worker may not create them, that the
+// Object Store buckets it writes to exist: a result with a large mask
+// could otherwise never be stored.
+func (p *Publisher) checkBuckets(ctx context.Context) error {
+	if p.cfg.CreateStreams {
+		return nil // made when first needed
+	}
+	for _, b := range []struct{ setting, name string }{
+		{"WORKER_MASK_BUCKET", p.cfg.MaskBucket}, {"the dead letters' originals bucket", p.cfg.OriginalBucket},
+	} {
+		_, err := p.js.ObjectStore(ctx, b.name)
+		switch {
+		case errors.Is(err, jetstream.ErrBucketNotFound):
+			return fmt.Errorf("%w: the Object Store bucket %s (%s) does not exist and WORKER_CREATE_STREAMS is false: create it (nats object add %s)",
+				streams.ErrCannotWork, b.name, b.setting, b.name)
+		case err != nil:
+			return fmt.Errorf("bucket %s: %w", b.name, err)
+		}
+	}
 	return nil
 }
 
@@ -310,7 +332,7 @@ func (p *Publisher) store(ctx context.Context, bucket, description string) (jets
 		return s, nil
 	}
 	store, err := p.js.ObjectStore(ctx, bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
+	if errors.Is(err, jetstream.ErrBucketNotFound) && p.cfg.CreateStreams {
 		store, err = p.js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
 			Bucket: bucket, Description: description, Storage: jetstream.FileStorage, Replicas: p.cfg.Replicas,
 		})

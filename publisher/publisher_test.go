@@ -224,3 +224,29 @@ func TestDeletedOutputStreamIsFoundAgain(t *testing.T) {
 		}
 	}, 10*time.Second, 50*time.Millisecond)
 }
+
+// TestBucketsMustExistWhenNothingMayBeCreated: with WORKER_CREATE_STREAMS
+// false, a missing mask bucket fails at start, naming the setting, rather
+// than a result with a large mask failing to store for ever.
+func TestBucketsMustExistWhenNothingMayBeCreated(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	createStream := func(name, subject string) {
+		_, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: name, Subjects: []string{subject}})
+		require.NoError(t, err)
+	}
+	createStream("PREDICTIONS", "predictions.>")
+	createStream("DEADLETTERS", "deadletters.>")
+	cfg := DefaultConfig()
+	cfg.CreateStreams = false
+	p, _ := newPublisher(t, srv.ClientURL(), cfg)
+	err := p.Setup(t.Context())
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	require.ErrorContains(t, err, "WORKER_MASK_BUCKET")
+
+	for _, b := range []string{"masks", "deadletters"} {
+		_, err := js.CreateObjectStore(t.Context(), jetstream.ObjectStoreConfig{Bucket: b})
+		require.NoError(t, err)
+	}
+	require.NoError(t, p.Setup(t.Context()))
+}

@@ -35,6 +35,9 @@ type FleetConfig struct {
 	Bucket string
 	// BucketReplicas is the replication of a bucket the Fleet creates.
 	BucketReplicas int
+	// NoCreate leaves a missing bucket missing (WORKER_CREATE_STREAMS=false):
+	// the replica then holds to its fallback share and says why.
+	NoCreate bool
 	// RateLimit is the account's quota in calls per second, for the whole
 	// group (CLARIFAI_RATE_LIMIT).
 	RateLimit float64

@@ -86,6 +86,9 @@ func (f *Fleet) bind(ctx context.Context) (jetstream.KeyValue, error) {
 	octx, cancel := context.WithTimeout(ctx, f.cfg.OpTimeout)
 	defer cancel()
 	kv, err := f.js.KeyValue(octx, f.cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) && f.cfg.NoCreate {
+		return nil, fmt.Errorf("quota bucket %s does not exist and WORKER_CREATE_STREAMS is false: create it (nats kv add %s --storage memory --history 1 --ttl 1m)", f.cfg.Bucket, f.cfg.Bucket)
+	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = f.js.CreateKeyValue(octx, jetstream.KeyValueConfig{
 			Bucket:      f.cfg.Bucket,

@@ -161,6 +161,7 @@ func newPredictor(cfg *config, js jetstream.JetStream, log zerolog.Logger, reg p
 		fcfg := cfg.Fleet
 		fcfg.Group = cmp.Or(fcfg.Group, cfg.Consumer.Durable)
 		fcfg.RateLimit, fcfg.ThrottlePause, fcfg.BucketReplicas = ccfg.RateLimit, ccfg.ThrottlePause, cfg.Consumer.Replicas
+		fcfg.NoCreate = !cfg.Consumer.CreateStreams
 		fleet, err := quota.NewFleet(js, fcfg, log, reg)
 		if err != nil {
 			return nil, nil, err
