@@ -30,10 +30,15 @@ func (f *fakePredictor) predicted() int {
 	return n
 }
 
+// outputStreams makes what a worker that may create nothing needs.
 func outputStreams(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
 	createStream(t, js, jetstream.StreamConfig{Name: "PREDICTIONS", Subjects: []string{"predictions.>"}, Duplicates: time.Minute})
 	createStream(t, js, jetstream.StreamConfig{Name: "DEADLETTERS", Subjects: []string{"deadletters.>"}})
+	for _, b := range []string{"masks", "deadletters"} {
+		_, err := js.CreateObjectStore(t.Context(), jetstream.ObjectStoreConfig{Bucket: b})
+		require.NoError(t, err)
+	}
 }
 
 // TestInputStreamIsFoundBySubject: a stream an operator made under another

@@ -21,7 +21,7 @@ type Memory interface {
 	CacheKey(image []byte, url string, asked schemas.Model, oc *schemas.OutputConfig) (string, bool)
 	Done(ctx context.Context, keys []string) []bool
 	Cached(ctx context.Context, keys []string) [][]byte
-	MarkDone(key string, value []byte) jetstream.PubAckFuture
+	MarkDone(key string, value []byte) bool
 	Remember(key string, value []byte) jetstream.PubAckFuture
 }
 

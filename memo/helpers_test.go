@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,6 +82,16 @@ func doneKeys(n int, prefix string) []string {
 }
 
 // stored waits until every write is stored.
+// marked writes the idempotency record of each key and waits until a
+// lookup finds them all.
+func marked(t testing.TB, m *Memo, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		require.True(t, m.MarkDone(k, doneValue), "record not sent")
+	}
+	require.Eventually(t, func() bool { return !slices.Contains(m.Done(context.Background(), keys), false) }, wait, 5*time.Millisecond)
+}
+
 func stored(t testing.TB, futures ...jetstream.PubAckFuture) {
 	t.Helper()
 	for _, f := range futures {

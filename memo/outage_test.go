@@ -29,7 +29,7 @@ func unavailable(t *testing.T, m *Memo, b *bucket, keys []string) {
 		assert.Equal(t, make([]bool, len(keys)), m.Done(t.Context(), keys))
 		assert.Equal(t, make([][]byte, len(keys)), m.Cached(t.Context(), keys))
 	})
-	assert.Nil(t, m.MarkDone(keys[0], []byte("x")))
+	assert.False(t, m.MarkDone(keys[0], []byte("x")))
 	assert.Nil(t, m.Remember(keys[0], []byte("x")))
 }
 
@@ -38,7 +38,8 @@ func TestServerStoppedThenRestarted(t *testing.T) {
 	var logs logLines
 	m := startMemoLogged(t, srv.ClientURL(), outageConfig(), &logs)
 	keys := doneKeys(3, "event")
-	stored(t, m.MarkDone(keys[0], []byte("x")), m.Remember(keys[0], []byte("v")))
+	marked(t, m, keys[0])
+	stored(t, m.Remember(keys[0], []byte("v")))
 
 	srv.Stop()
 	unavailable(t, m, m.done, keys)
@@ -65,7 +66,7 @@ func TestBucketDeletedThenRecreated(t *testing.T) {
 	require.NoError(t, err)
 	m := startMemo(t, srv.ClientURL(), cfg)
 	keys := doneKeys(2, "event")
-	stored(t, m.MarkDone(keys[0], []byte("x")))
+	marked(t, m, keys[0])
 
 	require.NoError(t, js.DeleteKeyValue(t.Context(), cfg.DoneBucket))
 	answersAtOnce(t, func() { assert.Equal(t, []bool{false, false}, m.Done(t.Context(), keys)) })
@@ -74,7 +75,7 @@ func TestBucketDeletedThenRecreated(t *testing.T) {
 	_, err = js.CreateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: cfg.DoneBucket})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return available(m.done) == 1 }, wait, 20*time.Millisecond)
-	stored(t, m.MarkDone(keys[1], []byte("x")))
+	marked(t, m, keys[1])
 	assert.Equal(t, []bool{false, true}, m.Done(t.Context(), keys))
 }
 
@@ -87,16 +88,7 @@ func TestDeletedBucketIsRecreatedWhenCreateIsOn(t *testing.T) {
 
 	key := doneKeys(1, "event")
 	require.Eventually(t, func() bool {
-		f := m.MarkDone(key[0], []byte("x"))
-		if f == nil {
-			return false
-		}
-		select {
-		case <-f.Ok():
-			return m.Done(t.Context(), key)[0]
-		case <-f.Err():
-			return false
-		}
+		return m.MarkDone(key[0], []byte("x")) && m.Done(t.Context(), key)[0]
 	}, wait, 20*time.Millisecond)
 	kv, err := js.KeyValue(t.Context(), cfg.DoneBucket)
 	require.NoError(t, err)
@@ -123,7 +115,7 @@ func TestUserWithoutPermissionThenGranted(t *testing.T) {
 	srv.Restart(granted)
 	require.Eventually(t, func() bool { return available(m.done) == 1 && available(m.cache) == 1 }, wait, 20*time.Millisecond)
 	key := doneKeys(1, "event")
-	stored(t, m.MarkDone(key[0], []byte("x")))
+	marked(t, m, key[0])
 	assert.Equal(t, []bool{true}, m.Done(t.Context(), key))
 }
 
@@ -149,7 +141,8 @@ func TestWorksWithTheDocumentedPermissions(t *testing.T) {
 	require.Equal(t, 1.0, available(m.cache))
 
 	key := doneKeys(1, "event")
-	stored(t, m.MarkDone(key[0], []byte("x")), m.Remember(key[0], []byte("v")))
+	marked(t, m, key[0])
+	stored(t, m.Remember(key[0], []byte("v")))
 	assert.Equal(t, []bool{true}, m.Done(t.Context(), key))
 	assert.Equal(t, "v", string(m.Cached(t.Context(), key)[0]))
 }

@@ -9,15 +9,24 @@ import (
 )
 
 // MarkDone records that the output of key's event is stored, with value
-// (the caller's reference to it). The write is asynchronous: the future
-// resolves once JetStream stored it. nil means nothing is written: the
-// records are off or unavailable, or key is not one DoneKey returns.
-// value must not change until the future resolves.
-func (m *Memo) MarkDone(key string, value []byte) jetstream.PubAckFuture {
-	return m.put(m.done, key, value)
+// (the caller's reference to it). It reports whether the record was sent:
+// not when the records are off or unavailable, or key is not one DoneKey
+// returns. The record is published without asking for a PubAck: every
+// event writes one, and the acknowledgement would cost the server and
+// the worker as much again as the record itself, to tell the worker
+// what it would do nothing about (a record lost costs at most one call,
+// later). A bucket that went away is noticed by Run and the lookups.
+func (m *Memo) MarkDone(key string, value []byte) bool {
+	if m.usable(m.done) == nil || !isKey(key) {
+		return false
+	}
+	return m.nc.Publish(m.done.keyPrefix+key, value) == nil
 }
 
-// Remember stores value under a CacheKey, as MarkDone does.
+// Remember stores value under a CacheKey. The write is asynchronous: the
+// future resolves once JetStream stored it; nil means nothing is written
+// (the cache is off or unavailable, or key is not one CacheKey returns).
+// value must not change until the future resolves.
 func (m *Memo) Remember(key string, value []byte) jetstream.PubAckFuture {
 	return m.put(m.cache, key, value)
 }
