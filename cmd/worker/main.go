@@ -63,6 +63,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	tuneGC(getenv, cfg.Consumer.MaxPendingBytes, log)
 	tp, stopTracing, err := newTracing(ctx, getenv, stderr)
 	if err != nil {
 		return err

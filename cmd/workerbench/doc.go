@@ -12,7 +12,8 @@
 // of its own configured by its environment variables; the NATS server
 // runs in another (this program started again in a serve mode); the fake
 // Clarifai answers at once over gRPC from this process. The worker, with
-// its default settings and with each variant (GC settings by default),
+// its default settings and with each variant (by default: Go's GC target,
+// and the KV-backed features off),
 // alternates with the ceiling loop on the same server; each process's
 // CPU, the worker's allocations and GC share (from its /metrics) and peak
 // RSS are per event over the drain of a backlog.
@@ -24,7 +25,7 @@
 //	go run ./cmd/workerbench [--mode all|in-process|deployed] [--quick] [--json]
 //	                         [--chart docs/performance.svg] [--latency 150ms] [--rate 15]
 //	                         [--cpuprofile cpu.out] [--worker-cpuprofile worker.out]
-//	                         [--deployed-events 100000] [--variants "GOGC=400; GOGC=off GOMEMLIMIT=192MiB"]
+//	                         [--deployed-events 100000] [--variants "GOGC=100; WORKER_CACHE_TTL=0"]
 //
 // --quick runs every scenario with small sizes, for a smoke test; the
 // full run takes a few minutes on two cores.
