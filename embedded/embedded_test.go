@@ -78,8 +78,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "zero means defaults", cfg: embedded.Config{}},
 		{name: "random port 0", cfg: embedded.Config{Listen: "127.0.0.1:0"}},
-		{name: "no port", cfg: embedded.Config{Listen: "localhost"}, wantErr: "Listen"},
-		{name: "bad port", cfg: embedded.Config{Listen: "127.0.0.1:http"}, wantErr: "Listen"},
+		{name: "no port", cfg: embedded.Config{Listen: "localhost"}, wantErr: "WORKER_EMBEDDED_LISTEN"},
+		{name: "bad port", cfg: embedded.Config{Listen: "127.0.0.1:http"}, wantErr: "WORKER_EMBEDDED_LISTEN"},
 		{name: "negative store", cfg: embedded.Config{MaxStore: -1}, wantErr: "MaxStore"},
 		{name: "negative memory", cfg: embedded.Config{MaxMemory: -1}, wantErr: "MaxMemory"},
 		{name: "payload above server limit", cfg: embedded.Config{MaxPayload: 65 << 20}, wantErr: "MaxPayload"},
