@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/imgpredict/worker/internal/ctxtime"
 	"github.com/imgpredict/worker/internal/streams"
 )
 
@@ -31,7 +32,7 @@ func (c *Consumer) bindAtStart(ctx context.Context) (jetstream.Consumer, error) 
 		}
 		d := bo.NextBackOff()
 		c.log.Warn().Err(err).Stringer("retry_in", d).Msg("bind consumer")
-		if sleep(ctx, d) != nil {
+		if ctxtime.Sleep(ctx, d) != nil {
 			return nil, ctx.Err()
 		}
 	}

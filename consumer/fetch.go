@@ -8,6 +8,8 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/imgpredict/worker/internal/ctxtime"
 )
 
 // pullRequest is the size of one pull: up to n messages and, unless
@@ -47,7 +49,7 @@ func (c *Consumer) fetchLoop(ctx, finishCtx context.Context, cons jetstream.Cons
 		if err != nil {
 			c.log.Warn().Err(err).Stringer("retry_in", d).Msg(what)
 		}
-		_ = sleep(ctx, d)
+		_ = ctxtime.Sleep(ctx, d)
 	}
 	headTooLarge := false
 	for ctx.Err() == nil {

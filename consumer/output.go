@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/imgpredict/worker/internal/ctxtime"
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/schemas"
 )
@@ -140,7 +141,7 @@ func (c *Consumer) republish(ctx context.Context, o *output) {
 					Stringer("retry_in", wait).Msg("output not stored; holding the event and publishing again")
 			}
 			c.metrics.publishRetries.Inc()
-			if sleep(ctx, wait) != nil {
+			if ctxtime.Sleep(ctx, wait) != nil {
 				if o.span != nil {
 					o.span.SetStatus(codes.Error, "shutdown before the output was stored")
 					o.span.End()
@@ -190,17 +191,5 @@ func (c *Consumer) endTask(t *task, f fate) {
 func (c *Consumer) endAll(tasks []*task, f fate) {
 	for _, t := range tasks {
 		c.endTask(t, f)
-	}
-}
-
-// sleep waits d or until ctx ends, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

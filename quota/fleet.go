@@ -12,6 +12,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/imgpredict/worker/internal/ctxtime"
 )
 
 // shareWindow is the span over which a replica's share is measured.
@@ -112,7 +114,7 @@ func (f *Fleet) Ready(ctx context.Context) error {
 		if wait <= 0 {
 			return nil
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := ctxtime.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -162,7 +164,7 @@ func (f *Fleet) take(ctx context.Context) (int64, error) {
 			f.toFallback(err)
 			continue
 		}
-		if err := sleep(ctx, time.Until(time.Unix(0, slot))); err != nil {
+		if err := ctxtime.Sleep(ctx, time.Until(time.Unix(0, slot))); err != nil {
 			return 0, err
 		}
 		f.hook()

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/imgpredict/worker/internal/ctxtime"
 )
 
 // Local is the call limiter of one process. On a throttling answer it pauses
@@ -48,7 +50,7 @@ func (q *Local) Ready(ctx context.Context) error {
 		if wait <= 0 {
 			return nil
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := ctxtime.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -75,7 +77,7 @@ func (q *Local) Take(ctx context.Context) error {
 		if q.pausedFor(now) <= 0 && q.lim.AllowN(now, 1) {
 			return nil
 		}
-		if err := sleep(ctx, max(q.waitFor(now), time.Millisecond)); err != nil {
+		if err := ctxtime.Sleep(ctx, max(q.waitFor(now), time.Millisecond)); err != nil {
 			return err
 		}
 	}
@@ -104,18 +106,6 @@ func (q *Local) Succeeded() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.lim.SetLimit(min(q.lim.Limit()+q.max/20, q.max))
-}
-
-// sleep waits d or until ctx ends, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Rate is the current rate in calls per second, lowered after throttling.

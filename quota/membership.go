@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/imgpredict/worker/internal/ctxtime"
 )
 
 // recordAge is how long the bucket keeps a record nobody rewrites: the
@@ -28,7 +30,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 		}
 		f.toFallback(err)
 		f.markJoined()
-		if sleep(ctx, f.cfg.Heartbeat) != nil {
+		if ctxtime.Sleep(ctx, f.cfg.Heartbeat) != nil {
 			return nil
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/imgpredict/worker/internal/ctxtime"
 )
 
 // schedule is a group's shared record: when the next call of the whole
@@ -41,14 +43,14 @@ func (f *Fleet) reserve(ctx context.Context, kv jetstream.KeyValue) (int64, erro
 		f.mu.Unlock()
 		now := time.Now().UnixNano()
 		if wait := max(st.Pause, quiet) - now; wait > 0 {
-			if err := sleep(ctx, time.Duration(wait)); err != nil {
+			if err := ctxtime.Sleep(ctx, time.Duration(wait)); err != nil {
 				return 0, err
 			}
 			continue
 		}
 		slot := max(st.Next, now)
 		if early := slot - now - int64(max(members, 1))*int64(f.gap(st.factor())); early > 0 {
-			if err := sleep(ctx, time.Duration(early)); err != nil {
+			if err := ctxtime.Sleep(ctx, time.Duration(early)); err != nil {
 				return 0, err
 			}
 			continue

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imgpredict/worker/internal/ctxtime"
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/schemas"
 
@@ -165,7 +166,7 @@ func (c *Client) run(ctx context.Context, req *predictor.Request, idx []int, res
 			return // the inputs keep their transient errors
 		}
 		c.countRetry(cause, attempt, wait, len(retry))
-		if sleep(ctx, wait) != nil {
+		if ctxtime.Sleep(ctx, wait) != nil {
 			forget(res, retry)
 			return
 		}
@@ -248,16 +249,4 @@ func (c *Client) call(ctx context.Context, req *predictor.Request, idx []int, ou
 	ev.Str("model", req.Model.ID).Int("batch", len(idx)).Stringer("latency", latency).
 		Str("req_id", resp.GetStatus().GetReqId()).Str("outcome", outcome).Msg("clarifai call")
 	return whole, nil
-}
-
-// sleep waits d or until ctx ends, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
