@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/imgpredict/worker/consumer"
@@ -117,8 +118,8 @@ func streamConfigs() []jetstream.StreamConfig {
 	}
 }
 
-// fresh deletes the streams of the previous scenario and creates empty
-// ones, so that every scenario starts from the same state.
+// fresh deletes the streams and memo buckets of the previous scenario and
+// creates empty streams, so that every scenario starts from the same state.
 func (b *bench) fresh(ctx context.Context) error {
 	// The worker's idempotency records and cache would make it skip the
 	// next round's events, which reuse their ids and images.
@@ -128,6 +129,11 @@ func (b *bench) fresh(ctx context.Context) error {
 			return fmt.Errorf("delete bucket %s: %w", bucket, err)
 		}
 	}
+	return b.freshStreams(ctx)
+}
+
+// freshStreams recreates the streams empty and keeps the memo's buckets.
+func (b *bench) freshStreams(ctx context.Context) error {
 	for _, s := range streamConfigs() {
 		if err := b.drv.js.DeleteStream(ctx, s.Name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			return fmt.Errorf("delete stream %s: %w", s.Name, err)
@@ -158,10 +164,15 @@ func event(id string, metadata string) []byte {
 // server rather than fail: nats.go gives up after 200 ms by default, which
 // a server slowed by the race detector or a loaded machine exceeds.
 func (b *bench) publishBacklog(ctx context.Context, prefix string, n int, metadata string) error {
+	return b.publishEvents(ctx, n, func(i int) []byte { return event(prefix+"-"+strconv.Itoa(i), metadata) })
+}
+
+// publishEvents stores n events in the input stream, the ith as ev(i)
+// makes it, as publishBacklog does.
+func (b *bench) publishEvents(ctx context.Context, n int, ev func(i int) []byte) error {
 	for i := range n {
-		id := prefix + "-" + strconv.Itoa(i)
 		subject := "images.bench." + strconv.Itoa(i%4)
-		if _, err := b.drv.js.PublishAsync(subject, event(id, metadata), jetstream.WithStallWait(stallWait)); err != nil {
+		if _, err := b.drv.js.PublishAsync(subject, ev(i), jetstream.WithStallWait(stallWait)); err != nil {
 			return fmt.Errorf("publish event %d: %w", i, err)
 		}
 	}
@@ -236,7 +247,26 @@ func workerConfig() consumer.Config {
 	return cfg
 }
 
+// startWorker starts the consumer without the memo: nothing is looked up
+// or remembered in KV, as the throughput figures are meant.
 func (b *bench) startWorker(ctx context.Context, pred consumer.Predictor, cfg consumer.Config) (*worker, error) {
+	return b.start(ctx, pred, cfg, nil, nil)
+}
+
+// startRemembering starts the worker as cmd/worker wires it by default:
+// the memo (idempotency records and result cache) runs beside the
+// consumer, which starts consuming once the memo has looked at its
+// buckets. Both register their metrics on reg.
+func (b *bench) startRemembering(ctx context.Context, pred consumer.Predictor, cfg consumer.Config, reg prometheus.Registerer) (*worker, error) {
+	mem, err := memo.New(b.sut.nc, memo.DefaultConfig(), b.log, reg)
+	if err != nil {
+		return nil, fmt.Errorf("memo: %w", err)
+	}
+	return b.start(ctx, pred, cfg, reg, mem)
+}
+
+// start runs a consumer, with mem as its memory unless mem is nil.
+func (b *bench) start(ctx context.Context, pred consumer.Predictor, cfg consumer.Config, reg prometheus.Registerer, mem *memo.Memo) (*worker, error) {
 	pub, err := publisher.New(b.sut.js.Conn(), publisher.DefaultConfig(), b.log)
 	if err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
@@ -244,13 +274,33 @@ func (b *bench) startWorker(ctx context.Context, pred consumer.Predictor, cfg co
 	if err := pub.Setup(ctx); err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
-	c, err := consumer.New(b.sut.js, pred, pub, cfg, b.log, nil)
+	var opts []consumer.Option
+	if mem != nil {
+		opts = append(opts, consumer.WithMemory(mem))
+	}
+	c, err := consumer.New(b.sut.js, pred, pub, cfg, b.log, reg, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("consumer: %w", err)
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	w := &worker{cancel: cancel, done: make(chan error, 1)}
-	go func() { w.done <- c.Run(wctx) }()
+	if mem == nil {
+		go func() { w.done <- c.Run(wctx) }()
+		return w, nil
+	}
+	memDone := make(chan struct{})
+	go func() { defer close(memDone); _ = mem.Run(wctx) }()
+	go func() {
+		var err error
+		select {
+		case <-mem.Checked():
+			err = c.Run(wctx)
+		case <-wctx.Done():
+		}
+		cancel()
+		<-memDone
+		w.done <- err
+	}()
 	return w, nil
 }
 

@@ -24,6 +24,7 @@ var tiny = sizes{
 	Backlogs: []int{100, 500}, NaiveRun: 200 * time.Millisecond,
 	SweepWindow: 200 * time.Millisecond, SweepLatency: 200 * time.Millisecond,
 	SweepWaits: []time.Duration{10 * time.Millisecond, 50 * time.Millisecond}, SweepInflight: []int{1, 4},
+	DupEvents: 300, HitEvents: 300, ModelsWindow: 300 * time.Millisecond,
 }
 
 // TestMain lets the test binary serve NATS when the as-deployed scenario
@@ -67,6 +68,29 @@ func TestInProcessMeasuresEveryFigure(t *testing.T) {
 	}
 	require.Positive(t, in.Naive.InstantPerS)
 	require.Positive(t, in.Naive.FakePerS)
+
+	d := in.Duplicates
+	require.Equal(t, 300, d.Events)
+	require.Equal(t, 150, d.Images)
+	require.GreaterOrEqual(t, d.Inputs, d.Images, "every distinct image is predicted")
+	require.Equal(t, d.Events, d.Inputs+d.SameCall+d.CacheHits,
+		"each event is sent, or shares its call's input for the same image, or is answered from the cache")
+	require.Positive(t, d.SameCall, "a repeat in the same batch is sent once")
+	require.Equal(t, d.Events-d.CacheHits, d.CacheMisses, "every event looks up the cache")
+	require.Equal(t, 300, d.HitPath.Events)
+	require.Positive(t, d.HitPath.RatioToCeiling)
+	require.Zero(t, d.HitCalls, "every image of the hit path is in the cache")
+
+	m := in.Models
+	require.Len(t, m.Models, 3)
+	calls := 0
+	for _, s := range m.Models {
+		require.Positive(t, s.Calls, "the fake answers any model: %s", s.Model)
+		calls += s.Calls
+	}
+	require.Equal(t, m.Calls, calls, "every call was for one of the models asked")
+	require.Positive(t, m.ImagesPerS)
+	require.GreaterOrEqual(t, m.InputsPerCall, 1.0)
 	require.Len(t, in.Sweep, 4)
 	for _, p := range in.Sweep {
 		require.Positive(t, p.ImagesPerS, "%+v", p)
@@ -82,7 +106,7 @@ func TestInProcessMeasuresEveryFigure(t *testing.T) {
 
 	var table bytes.Buffer
 	require.NoError(t, rep.table(&table))
-	for _, want := range []string{"broker ceiling", "quota efficiency", "p50/p95/p99", "naive loop", "max_inflight"} {
+	for _, want := range []string{"broker ceiling", "quota efficiency", "p50/p95/p99", "naive loop", "duplicate images", "cache-hit path", "3 models", "color-recognition", "max_inflight"} {
 		require.Contains(t, table.String(), want)
 	}
 }

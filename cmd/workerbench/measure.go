@@ -13,11 +13,14 @@ import (
 	"github.com/imgpredict/worker/predictor"
 )
 
-// Goals of issue 6.
+// Goals of issues 6 and 10.4.
 const (
 	goalWorkerRatio   = 0.8
 	goalQuotaRatio    = 0.95
 	goalInputsPerCall = 127
+	// goalInputsPerEvent: each distinct image of the duplicate-images
+	// run, half its events, is predicted once.
+	goalInputsPerEvent = 0.5
 )
 
 // report is everything one run measured.
@@ -32,14 +35,16 @@ type report struct {
 // inProcess are the figures of the scenarios that run the worker in the
 // bench's process, beside the server.
 type inProcess struct {
-	Ceiling    throughput   `json:"broker_ceiling"`
-	Worker     throughput   `json:"worker_instant"`
-	WorkerFake throughput   `json:"worker_fake_0ms"`
-	Quota      quota        `json:"quota"`
-	Latency    latencies    `json:"latency"`
-	Memory     []memoryRun  `json:"memory"`
-	Naive      naive        `json:"naive"`
-	Sweep      []sweepPoint `json:"sweep"`
+	Ceiling    throughput    `json:"broker_ceiling"`
+	Worker     throughput    `json:"worker_instant"`
+	WorkerFake throughput    `json:"worker_fake_0ms"`
+	Quota      quota         `json:"quota"`
+	Latency    latencies     `json:"latency"`
+	Memory     []memoryRun   `json:"memory"`
+	Naive      naive         `json:"naive"`
+	Duplicates duplicates    `json:"duplicate_images"`
+	Models     severalModels `json:"several_models"`
+	Sweep      []sweepPoint  `json:"sweep"`
 }
 
 type settings struct {
@@ -203,6 +208,28 @@ func measureInProcess(ctx context.Context, o options, set settings, log zerolog.
 	}
 	rep.Naive.InstantSpeedup = rep.Worker.EventsPerS / rep.Naive.InstantPerS
 	rep.Naive.FakeSpeedup = rep.Quota.ImagesPerS / rep.Naive.FakePerS
+
+	st.say("7. duplicate images: %d events, half of them repeats, with the memo; then %d cache hits", sz.DupEvents, sz.HitEvents)
+	err = withFake(o.latency, o.rate, log, func(f *fake) error {
+		return withFake(o.latency, o.rate, log, func(hf *fake) (err error) {
+			rep.Duplicates, err = b.duplicateImages(ctx, f, hf, sz.DupEvents, sz.HitEvents)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duplicate images: %w", err)
+	}
+	rep.Duplicates.HitPath.RatioToCeiling = rep.Duplicates.HitPath.EventsPerS / rep.Ceiling.EventsPerS
+
+	st.say("8. several models: a third of the events ask 3 models, %s window", sz.ModelsWindow)
+	err = withFake(o.latency, o.rate, log, func(f *fake) (err error) {
+		rep.Models, err = b.severalModels(ctx, f, backlogFor(quotaCeiling, sz.ModelsWindow), sz.ModelsWindow)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("several models: %w", err)
+	}
+	rep.Models.Ratio = rep.Models.ImagesPerS / quotaCeiling
 
 	var points []sweepPoint
 	for _, w := range sz.SweepWaits {

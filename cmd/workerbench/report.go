@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"text/tabwriter"
 )
 
@@ -53,6 +54,23 @@ func (r *inProcess) table(tw io.Writer, s settings) {
 		fmt.Sprintf("x%.1f", r.Naive.InstantSpeedup), "-")
 	row("6b", fmt.Sprintf("naive loop, fake at %g ms", s.FakeLatencyMs), rate(r.Naive.FakePerS, "ev/s"), "worker (3)",
 		fmt.Sprintf("x%.0f", r.Naive.FakeSpeedup), "-")
+	d := r.Duplicates
+	row("7", fmt.Sprintf("inputs sent for 50 %% duplicate images, memo on (%d events)", d.Events),
+		fmt.Sprintf("%d in %d calls", d.Inputs, d.Calls), fmt.Sprintf("%d events", d.Events), ratio(d.InputsPerEvent),
+		goal(math.Abs(d.InputsPerEvent-goalInputsPerEvent) <= 0.01, "0.50 ± 0.01"))
+	row("7b", "repeats saved: in the same call / from the cache", fmt.Sprintf("%d / %d", d.SameCall, d.CacheHits),
+		fmt.Sprintf("%d repeats", d.Events-d.Images), ratio(float64(d.SameCall+d.CacheHits)/float64(d.Events-d.Images)), "-")
+	row("7c", fmt.Sprintf("cache-hit path, memo on (%d events, %d calls)", d.HitPath.Events, d.HitCalls), rate(d.HitPath.EventsPerS, "ev/s"),
+		"ceiling", ratio(d.HitPath.RatioToCeiling), "-")
+	row("7d", "CPU / allocations per event, cache-hit path", fmt.Sprintf("%.1f µs / %.0f", d.HitPath.CPUMicrosEvent, d.HitPath.AllocsPerEvent),
+		fmt.Sprintf("worker (5a) %.1f µs", r.Worker.CPUMicrosEvent), ratio(d.HitPath.CPUMicrosEvent/r.Worker.CPUMicrosEvent), "-")
+	m := r.Models
+	row("8", "inputs per call, a third of events asking 3 models", fmt.Sprintf("%.1f (%d calls, %d not full)", m.InputsPerCall, m.Calls, m.PartialCalls),
+		"128", ratio(m.InputsPerCall/128), goal(m.InputsPerCall >= goalInputsPerCall, ">= 127"))
+	row("8b", "images/s, all models", rate(m.ImagesPerS, "img/s"), rate(s.QuotaCeiling, "img/s"), ratio(m.Ratio), "-")
+	for i, sh := range m.Models {
+		row(fmt.Sprintf("8%c", 'c'+i), "images/s, "+sh.Model, rate(sh.ImagesPerS, "img/s"), "all models", ratio(sh.ImagesPerS/m.ImagesPerS), "-")
+	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "sweep\tbatch wait\tmax inflight\timages/s\tof quota\tp50 / p99 at light load")
 	for _, p := range r.Sweep {

@@ -43,13 +43,19 @@ func (b *bench) drain(ctx context.Context, pred consumer.Predictor, cfg consumer
 		}
 		defer pprof.StopCPUProfile()
 	}
-	start, c0 := time.Now(), costNow()
-	w, err := b.startWorker(ctx, pred, cfg)
+	return b.drainStored(ctx, n, func() (*worker, error) { return b.startWorker(ctx, pred, cfg) })
+}
+
+// drainStored times a worker that start starts on n stored events, from
+// its start until all n results are stored.
+func (b *bench) drainStored(ctx context.Context, n int, start func() (*worker, error)) (throughput, error) {
+	t0, c0 := time.Now(), costNow()
+	w, err := start()
 	if err != nil {
 		return throughput{}, err
 	}
 	_, _, err = b.waitStored(ctx, uint64(n-1), 10*time.Millisecond, time.Minute)
-	t := measured(n, start, c0)
+	t := measured(n, t0, c0)
 	if err := errors.Join(err, w.stop()); err != nil {
 		return throughput{}, err
 	}
