@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/imgpredict/worker/internal/ctxtime"
 )
 
 // eventMetadata is the small metadata of every as-deployed event; the
@@ -375,7 +377,7 @@ func (b *bench) window(ctx context.Context, n int, snap func(begin bool) (sample
 	var seen uint64
 	progress := time.Now()
 	for {
-		if sleep(ctx, pollEvery) != nil {
+		if ctxtime.Sleep(ctx, pollEvery) != nil {
 			return first, last, context.Cause(ctx)
 		}
 		count, err := b.stored(ctx)

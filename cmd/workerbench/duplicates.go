@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/imgpredict/worker/internal/ctxtime"
 	"github.com/imgpredict/worker/memo"
 )
 
@@ -158,7 +159,7 @@ func (b *bench) waitCached(ctx context.Context, n int) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the result cache holds %d of %d images after 30s", info.State.Msgs, n)
 		}
-		if err := sleep(ctx, 10*time.Millisecond); err != nil {
+		if err := ctxtime.Sleep(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}

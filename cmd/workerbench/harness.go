@@ -15,6 +15,7 @@ import (
 
 	"github.com/imgpredict/worker/consumer"
 	"github.com/imgpredict/worker/embedded"
+	"github.com/imgpredict/worker/internal/ctxtime"
 	"github.com/imgpredict/worker/memo"
 	"github.com/imgpredict/worker/publisher"
 )
@@ -217,20 +218,9 @@ func (b *bench) waitStored(ctx context.Context, above uint64, poll, within time.
 		if now.After(deadline) {
 			return n, now, fmt.Errorf("results stuck at %d within %s", n, within)
 		}
-		if err := sleep(ctx, poll); err != nil {
+		if err := ctxtime.Sleep(ctx, poll); err != nil {
 			return 0, time.Time{}, err
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imgpredict/worker/internal/ctxtime"
 	"github.com/imgpredict/worker/predictor/clarifai/clarifaitest"
 )
 
@@ -68,7 +69,7 @@ func (b *bench) severalModels(ctx context.Context, f *fake, backlog int, window 
 	}
 	_, _, err = b.waitStored(ctx, 0, 10*time.Millisecond, 30*time.Second)
 	if err == nil {
-		err = sleep(ctx, window)
+		err = ctxtime.Sleep(ctx, window)
 	}
 	if err := errors.Join(err, w.stop()); err != nil {
 		return severalModels{}, err

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/imgpredict/worker/consumer"
+	"github.com/imgpredict/worker/internal/ctxtime"
 	"github.com/imgpredict/worker/predictor"
 	"github.com/imgpredict/worker/schemas"
 )
@@ -89,7 +90,7 @@ func (b *bench) rateOver(ctx context.Context, window time.Duration) (float64, er
 	if err != nil {
 		return 0, err
 	}
-	if err := sleep(ctx, time.Until(t1.Add(window))); err != nil {
+	if err := ctxtime.Sleep(ctx, time.Until(t1.Add(window))); err != nil {
 		return 0, err
 	}
 	c, err := b.stored(ctx)
@@ -110,7 +111,7 @@ func (b *bench) landed(ctx context.Context, above uint64) (uint64, time.Time, er
 	const poll = 2 * time.Millisecond
 	n, at, err := b.waitStored(ctx, above, poll, 30*time.Second)
 	for err == nil {
-		if err = sleep(ctx, poll); err != nil {
+		if err = ctxtime.Sleep(ctx, poll); err != nil {
 			break
 		}
 		var again uint64
