@@ -51,9 +51,12 @@ func (p *pending) due(now time.Time) (string, time.Duration) {
 
 // take removes up to size tasks of the group, oldest first. The queue
 // keeps no reference to them, so that their images can be freed.
-func (p *pending) take(key string) []*task {
+func (p *pending) take(key string) []*task { return p.takeUpTo(key, p.size) }
+
+// takeUpTo removes up to n tasks of the group, oldest first, as take.
+func (p *pending) takeUpTo(key string, n int) []*task {
 	q := p.queues[key]
-	n := min(len(q), p.size)
+	n = min(len(q), n)
 	batch := make([]*task, n)
 	copy(batch, q)
 	clear(q[:n])
@@ -77,10 +80,21 @@ func (p *pending) drain() []*task {
 	return all
 }
 
+// topUp asks the batch loop for up to n more tasks of one group, due or
+// not, for a call whose batch shrank before it went out: outputs already
+// stored, predictions cached and repeated images take no place in a call,
+// so the call fills their places instead of going out part empty.
+type topUp struct {
+	key   string
+	n     int
+	reply chan []*task // buffered: the batch loop never waits on it
+}
+
 // batchLoop owns the pending tasks. Each time the dispatcher says it
-// wants a batch, it sends one on batches as soon as a group is due. When
-// ctx ends it hands back whatever is pending.
-func (c *Consumer) batchLoop(ctx context.Context, in <-chan *task, want <-chan struct{}, batches chan<- []*task) {
+// wants a batch, it sends one on batches as soon as a group is due; it
+// answers each top-up at once, with what the group has. When ctx ends it
+// hands back whatever is pending.
+func (c *Consumer) batchLoop(ctx context.Context, in <-chan *task, want <-chan struct{}, batches chan<- []*task, topUps <-chan topUp) {
 	p := newPending(c.cfg.BatchSize, c.cfg.BatchWait)
 	wanted := false
 	timer := time.NewTimer(time.Hour)
@@ -111,6 +125,8 @@ func (c *Consumer) batchLoop(ctx context.Context, in <-chan *task, want <-chan s
 			p.add(t)
 		case <-want:
 			wanted = true
+		case r := <-topUps:
+			r.reply <- p.takeUpTo(r.key, r.n)
 		case <-wake:
 		case <-ctx.Done():
 			c.endAll(p.drain(), shutdown("shutting down before the call"))

@@ -115,10 +115,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	tasks := make(chan *task, c.cfg.BatchSize) // buffered: no goroutine switch per task
 	want := make(chan struct{})
 	batches := make(chan []*task)
+	topUps := make(chan topUp)
 	var stages sync.WaitGroup
 	stages.Go(func() { c.fetchLoop(ctx, finishCtx, cons, tasks) })
-	stages.Go(func() { c.batchLoop(ctx, tasks, want, batches) })
-	stages.Go(func() { c.dispatchLoop(ctx, finishCtx, want, batches) })
+	stages.Go(func() { c.batchLoop(ctx, tasks, want, batches, topUps) })
+	stages.Go(func() { c.dispatchLoop(ctx, finishCtx, want, batches, topUps) })
 	stages.Go(func() { c.watchConsumer(ctx) })
 	stages.Go(func() { c.ledger.keepAlive(finishCtx) })
 	stages.Go(func() { c.probeLoop(ctx, finishCtx, tasks) })

@@ -7,10 +7,25 @@ import (
 	"github.com/imgpredict/worker/predictor"
 )
 
+// maxTopUps bounds how many times one call asks for more tasks: with every
+// task answered from the memory, a call slot would otherwise go on
+// draining its group without ever calling.
+const maxTopUps = 4
+
 // dispatchLoop starts a call whenever a call slot and quota are free,
 // asking the batcher for a batch only then, so that it fills while it
-// waits. Calls run under finishCtx, which outlives ctx by ShutdownWait.
-func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- struct{}, batches <-chan []*task) {
+// waits. Calls run under finishCtx, which outlives ctx by ShutdownWait;
+// they ask the batcher for more tasks while it runs (until ctx ends).
+func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- struct{}, batches <-chan []*task, topUps chan<- topUp) {
+	more := func(key string, n int) []*task {
+		r := topUp{key: key, n: n, reply: make(chan []*task, 1)}
+		select {
+		case topUps <- r:
+			return <-r.reply
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	inflight := make(chan struct{}, c.cfg.MaxInflight)
 	for {
 		select {
@@ -42,7 +57,7 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 		}
 		c.metrics.inflight.Inc()
 		c.wg.Go(func() {
-			c.call(finishCtx, batch, func() {
+			c.call(finishCtx, batch, more, func() {
 				c.metrics.inflight.Dec()
 				<-inflight
 			})
@@ -52,14 +67,29 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 
 // call predicts one batch, then publishes and settles every task of it.
 // What is already stored or cached is not predicted, and an image that
-// repeats in the batch is predicted once.
-func (c *Consumer) call(ctx context.Context, batch []*task, done func()) {
+// repeats in the batch is predicted once; the places they free are filled
+// with more tasks of the group (from more) before the call goes out.
+func (c *Consumer) call(ctx context.Context, batch []*task, more func(key string, n int) []*task, done func()) {
+	key := batch[0].key
 	endWaits(batch)
-	if batch = c.recall(ctx, batch); len(batch) == 0 {
+	batch = c.recall(ctx, batch)
+	req, input := request(batch)
+	for range maxTopUps {
+		if c.memory == nil || len(req.Inputs) >= c.cfg.BatchSize {
+			break
+		}
+		extra := more(key, c.cfg.BatchSize-len(req.Inputs))
+		if len(extra) == 0 {
+			break
+		}
+		endWaits(extra)
+		batch = append(batch, c.recall(ctx, extra)...)
+		req, input = request(batch)
+	}
+	if len(batch) == 0 {
 		done()
 		return
 	}
-	req, input := request(batch)
 	if n := len(batch) - len(req.Inputs); n > 0 {
 		c.metrics.saved.WithLabelValues("batch_duplicate").Add(float64(n))
 	}

@@ -132,6 +132,55 @@ func TestSameImageIsPredictedOnce(t *testing.T) {
 	require.False(t, o.results["other-model"][0].Cached)
 }
 
+// TestCachedImagesLeaveNoPlaceEmpty: under a backlog where half the
+// events repeat cached images, calls are filled with new images instead
+// of going out half empty, so the quota of calls drains twice the events.
+func TestCachedImagesLeaveNoPlaceEmpty(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	pred := &fakePredictor{fn: func(ctx context.Context, req predictor.Request) []predictor.Outcome {
+		select { // a call takes a while, as Clarifai's do, so that the backlog is pulled meanwhile
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		return succeed(req)
+	}}
+	cfg := testConfig()
+	cfg.BatchWait = 300 * time.Millisecond
+	cfg.MaxInflight = 1
+	mem := startMemo(t, js, memo.DefaultConfig())
+	seen := func(i int) []byte { return imageOf(t, 0, fmt.Sprint("seen-", i)) }
+	var first [][]byte
+	for i := range 128 {
+		first = append(first, imageEvent(fmt.Sprintf("first-%d", i), seen(i), ""))
+	}
+	w := startWorkerWith(t, js, pred, cfg, publisher.DefaultConfig(), WithMemory(mem))
+	publishAll(t, js, first)
+	waitOutputs(t, js, 128, 20*time.Second)
+	require.Eventually(t, func() bool { return streamMsgs(t, js, "KV_image-worker-cache") >= 128 }, 10*time.Second, 20*time.Millisecond)
+	w.stop()
+	before := len(pred.calls())
+
+	var backlog [][]byte
+	for i := range 256 {
+		backlog = append(backlog,
+			imageEvent(fmt.Sprintf("again-%d", i), seen(i%128), ""),
+			imageEvent(fmt.Sprintf("new-%d", i), imageOf(t, 0, fmt.Sprint("new-", i)), ""))
+	}
+	publishAll(t, js, backlog)
+	startWorkerWith(t, js, pred, cfg, publisher.DefaultConfig(), WithMemory(mem))
+	waitOutputs(t, js, 128+len(backlog), 30*time.Second)
+	calls := pred.calls()[before:]
+	sent := 0
+	for _, n := range calls {
+		sent += n
+	}
+	require.Equal(t, 256, sent, "only the new images are sent")
+	// Batches of 128 events with half of them cached would take 4 calls of
+	// 64; the first call may go out before the backlog is all pulled.
+	require.LessOrEqual(t, len(calls), 3, "calls %v left the places of cached images empty", calls)
+}
+
 // TestMemoryUnavailableFallsBackToMsgIDs: with no permission to the
 // buckets (here: they are never usable, the server refuses KV), every
 // event still gets exactly one result inside the duplicate window.

@@ -121,6 +121,9 @@ func rank(k fateKind) int {
 // An image with the same cache key as one before it in the batch is sent
 // once: input[i] is the index of task i's input in the request.
 func request(batch []*task) (req predictor.Request, input []int) {
+	if len(batch) == 0 {
+		return req, nil
+	}
 	req = predictor.Request{Model: batch[0].asked, OutputConfig: batch[0].oc, Inputs: make([]predictor.Input, 0, len(batch))}
 	input = make([]int, len(batch))
 	var seen map[string]int
