@@ -468,7 +468,7 @@ func depth(v []byte) int {
 		if inString {
 			switch c {
 			case '\\':
-				i++ // skip the escaped character; \uXXXX has no quote or bracket
+				i++ // step over the escaped character; \uXXXX has no quote or bracket
 			case '"':
 				inString = false
 			}

@@ -147,15 +147,12 @@ func (s *serverProcess) close() error {
 // workerPackage is built into the binary the as-deployed scenario runs.
 const workerPackage = "github.com/imgpredict/worker/cmd/worker"
 
-// errNoGo means the worker cannot be built here.
-var errNoGo = errors.New("no go command on PATH to build the worker with")
-
 // buildWorker builds the worker binary into dir, with the go command and
 // the module this program runs in.
 func buildWorker(ctx context.Context, dir string) (string, error) {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", errNoGo, err)
+		return "", fmt.Errorf("no go command on PATH to build the worker with: %w", err)
 	}
 	bin := filepath.Join(dir, "worker")
 	out, err := exec.CommandContext(ctx, goCmd, "build", "-o", bin, workerPackage).CombinedOutput()
