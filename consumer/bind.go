@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/imgpredict/worker/internal/ctxtime"
 	"github.com/imgpredict/worker/internal/streams"
 )
 
@@ -19,23 +17,15 @@ import (
 // work (no stream captures the subjects and creation is off, subjects
 // overlap another stream, the server rejects the consumer) is returned at
 // once, wrapping ErrInvalidConfig.
-func (c *Consumer) bindAtStart(ctx context.Context) (jetstream.Consumer, error) {
-	bo := backoff.NewExponentialBackOff(backoff.WithInitialInterval(200*time.Millisecond),
-		backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
-	for {
-		cons, err := c.bind(ctx)
-		switch {
-		case err == nil:
-			return cons, nil
-		case streams.CannotWork(err):
-			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-		}
-		d := bo.NextBackOff()
-		c.log.Warn().Err(err).Stringer("retry_in", d).Msg("bind consumer")
-		if ctxtime.Sleep(ctx, d) != nil {
-			return nil, ctx.Err()
-		}
+func (c *Consumer) bindAtStart(ctx context.Context) (cons jetstream.Consumer, err error) {
+	err = streams.Retry(ctx, c.log, "bind consumer", func(ctx context.Context) error {
+		cons, err = c.bind(ctx)
+		return err
+	})
+	if streams.CannotWork(err) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
+	return cons, err
 }
 
 // bind finds the input stream by its subjects (creating it when none

@@ -56,23 +56,23 @@ func (c *Consumer) image(ctx context.Context, m *message) (fate, bool) {
 	}
 	opts := c.cfg.Image.options()
 	need := h.DecodeBytes(opts)
-	if need > 0 {
-		if err := c.ledger.grow(ctx, m, need); errors.Is(err, errOverBudget) {
-			return dead(schemas.ReasonImageTooLarge, fmt.Sprintf("preparing the %dx%d image needs %d bytes, more than WORKER_MAX_PENDING_BYTES allows", h.Width, h.Height, need)), false
-		} else if err != nil {
-			return shutdown("shutting down while the image waited for memory"), false
-		}
-		select {
-		case c.decodes <- struct{}{}:
-		case <-ctx.Done():
-			return shutdown("shutting down while the image waited for a decoder"), false
-		}
+	if need == 0 { // sent as it is: no decode, and no second reading of the header
+		m.image = &schemas.ImageInfo{Width: h.Width, Height: h.Height}
+		return fate{}, true
+	}
+	if err := c.ledger.grow(ctx, m, need); errors.Is(err, errOverBudget) {
+		return dead(schemas.ReasonImageTooLarge, fmt.Sprintf("preparing the %dx%d image needs %d bytes, more than WORKER_MAX_PENDING_BYTES allows", h.Width, h.Height, need)), false
+	} else if err != nil {
+		return shutdown("shutting down while the image waited for memory"), false
+	}
+	select {
+	case c.decodes <- struct{}{}:
+	case <-ctx.Done():
+		return shutdown("shutting down while the image waited for a decoder"), false
 	}
 	out, err := imageprep.Prepare(img.Bytes, opts)
-	if need > 0 {
-		<-c.decodes
-		c.ledger.shrink(m, need)
-	}
+	<-c.decodes
+	c.ledger.shrink(m, need)
 	if err != nil {
 		return imageFailed(err), false
 	}

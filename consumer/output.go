@@ -101,14 +101,6 @@ func pubAck(ctx context.Context, o *output) error {
 		return nil
 	case o.err = <-f.Err():
 		return o.err
-	default:
-	}
-	select {
-	case o.ack = <-f.Ok():
-		o.err = nil
-		return nil
-	case o.err = <-f.Err():
-		return o.err
 	case <-ctx.Done():
 	}
 	select {

@@ -51,6 +51,12 @@ func DefaultConfig() Config {
 	}
 }
 
+// ResultsFilter is the subject filter of every result: ResultsSubject with
+// its model token as a wildcard.
+func (c Config) ResultsFilter() string {
+	return strings.ReplaceAll(c.ResultsSubject, ModelToken, "*")
+}
+
 // Validate reports the first bad setting by its environment name.
 func (c Config) Validate() error {
 	switch {

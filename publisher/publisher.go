@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -70,31 +69,16 @@ func New(nc *nats.Conn, cfg Config, log zerolog.Logger) (*Publisher, error) {
 // down, leader election) until ctx ends; an error that no retry can cure
 // wraps ErrInvalidConfig and names the setting to change.
 func (p *Publisher) Setup(ctx context.Context) error {
-	bo := backoff.NewExponentialBackOff(backoff.WithInitialInterval(200*time.Millisecond),
-		backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
-	for {
-		err := p.ensure(ctx)
-		switch {
-		case err == nil:
-			return nil
-		case streams.CannotWork(err):
-			return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-		}
-		d := bo.NextBackOff()
-		p.log.Warn().Err(err).Stringer("retry_in", d).Msg("output streams")
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		}
+	err := streams.Retry(ctx, p.log, "output streams", p.ensure)
+	if streams.CannotWork(err) {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
+	return err
 }
 
 // ensure finds or creates each output stream, once.
 func (p *Publisher) ensure(ctx context.Context) error {
-	results := strings.ReplaceAll(p.cfg.ResultsSubject, ModelToken, "*")
+	results := p.cfg.ResultsFilter()
 	for _, o := range []struct {
 		setting, subject, name, description string
 	}{

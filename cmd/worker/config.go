@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/trace"
@@ -197,7 +196,7 @@ func (cfg *config) validate() error {
 		return fmt.Errorf("invalid WORKER_PPROF_ADDR %q: profiles must not be served on the metrics address", cfg.PprofAddr)
 	}
 	for _, out := range []struct{ env, subject string }{
-		{"WORKER_RESULTS_SUBJECT", strings.ReplaceAll(cfg.Publisher.ResultsSubject, publisher.ModelToken, "*")},
+		{"WORKER_RESULTS_SUBJECT", cfg.Publisher.ResultsFilter()},
 		{"WORKER_DEADLETTER_SUBJECT", cfg.Publisher.DeadLetterSubject},
 	} {
 		for _, in := range cfg.Consumer.Subjects {
@@ -211,9 +210,7 @@ func (cfg *config) validate() error {
 		checks = append(checks, cfg.Clarifai.Validate)
 	}
 	if cfg.Predictor == "clarifai" && cfg.QuotaMode == "fleet" {
-		fleet := cfg.Fleet
-		fleet.Group = cmp.Or(fleet.Group, cfg.Consumer.Durable)
-		fleet.RateLimit, fleet.ThrottlePause, fleet.BucketReplicas = cfg.Clarifai.RateLimit, cfg.Clarifai.ThrottlePause, cfg.Consumer.Replicas
+		fleet := cfg.fleet()
 		fleet.SetDefaults()
 		checks = append(checks, fleet.Validate)
 	}
@@ -223,4 +220,14 @@ func (cfg *config) validate() error {
 		}
 	}
 	return nil
+}
+
+// fleet is the fleet quota's configuration: its own settings plus the
+// Clarifai and consumer settings it shares.
+func (cfg *config) fleet() quota.FleetConfig {
+	f := cfg.Fleet
+	f.Group = cmp.Or(f.Group, cfg.Consumer.Durable)
+	f.RateLimit, f.ThrottlePause, f.BucketReplicas = cfg.Clarifai.RateLimit, cfg.Clarifai.ThrottlePause, cfg.Consumer.Replicas
+	f.NoCreate = !cfg.Consumer.CreateStreams
+	return f
 }

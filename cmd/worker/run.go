@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -158,11 +157,7 @@ func newPredictor(cfg *config, js jetstream.JetStream, log zerolog.Logger, reg p
 	ccfg.Registerer = reg
 	stopFleet := func() {}
 	if cfg.QuotaMode == "fleet" {
-		fcfg := cfg.Fleet
-		fcfg.Group = cmp.Or(fcfg.Group, cfg.Consumer.Durable)
-		fcfg.RateLimit, fcfg.ThrottlePause, fcfg.BucketReplicas = ccfg.RateLimit, ccfg.ThrottlePause, cfg.Consumer.Replicas
-		fcfg.NoCreate = !cfg.Consumer.CreateStreams
-		fleet, err := quota.NewFleet(js, fcfg, log, reg)
+		fleet, err := quota.NewFleet(js, cfg.fleet(), log, reg)
 		if err != nil {
 			return nil, nil, err
 		}

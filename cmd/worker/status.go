@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
-	"github.com/imgpredict/worker/publisher"
 	"github.com/imgpredict/worker/status"
 )
 
@@ -38,7 +36,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 	cc, pc := wc.Consumer, wc.Publisher
 	cfg.Subjects, cfg.Durable = cc.Subjects, cc.Durable
-	cfg.ResultsFilter = strings.ReplaceAll(pc.ResultsSubject, publisher.ModelToken, "*")
+	cfg.ResultsFilter = pc.ResultsFilter()
 	cfg.DeadLetterFilter = pc.DeadLetterSubject
 	if err := cfg.Validate(); err != nil {
 		return err
