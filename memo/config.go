@@ -3,8 +3,9 @@ package memo
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
+
+	"github.com/imgpredict/worker/schemas"
 )
 
 // ErrInvalidConfig wraps every configuration error.
@@ -48,9 +49,6 @@ func DefaultConfig() Config {
 	}
 }
 
-// bucketName is what JetStream accepts as a KV bucket name.
-var bucketName = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
-
 // Validate reports the first bad setting by its environment name.
 func (c Config) Validate() error {
 	switch {
@@ -58,9 +56,9 @@ func (c Config) Validate() error {
 		return invalid("WORKER_IDEMPOTENCY_TTL", "must be 0 (off) or at least 1s, got %s", c.IdempotencyTTL)
 	case c.CacheTTL < 0 || (c.CacheTTL > 0 && c.CacheTTL < time.Second):
 		return invalid("WORKER_CACHE_TTL", "must be 0 (off) or at least 1s, got %s", c.CacheTTL)
-	case !bucketName.MatchString(c.DoneBucket):
+	case !schemas.BucketName(c.DoneBucket):
 		return invalid("WORKER_IDEMPOTENCY_BUCKET", "%q must be letters, digits, '-' and '_'", c.DoneBucket)
-	case !bucketName.MatchString(c.CacheBucket):
+	case !schemas.BucketName(c.CacheBucket):
 		return invalid("WORKER_CACHE_BUCKET", "%q must be letters, digits, '-' and '_'", c.CacheBucket)
 	case c.DoneBucket == c.CacheBucket:
 		return invalid("WORKER_CACHE_BUCKET", "must differ from WORKER_IDEMPOTENCY_BUCKET (%s)", c.DoneBucket)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/imgpredict/worker/schemas"
 )
 
 // ModelToken is replaced by the model id in Config.ResultsSubject.
@@ -72,9 +74,9 @@ func (c Config) Validate() error {
 		return invalid("WORKER_STREAM_REPLICAS", "must be 1-5, got %d", c.Replicas)
 	case c.DuplicateWindow < time.Second:
 		return invalid("WORKER_DUPLICATE_WINDOW", "must be at least 1s, got %s", c.DuplicateWindow)
-	case !bucketName(c.MaskBucket):
+	case !schemas.BucketName(c.MaskBucket):
 		return invalid("WORKER_MASK_BUCKET", "%q must be letters, digits, '-' and '_'", c.MaskBucket)
-	case !bucketName(c.OriginalBucket):
+	case !schemas.BucketName(c.OriginalBucket):
 		return invalid("OriginalBucket", "%q must be letters, digits, '-' and '_'", c.OriginalBucket)
 	case c.MaskInlineMax < 0:
 		return invalid("MaskInlineMax", "must not be negative")
@@ -89,18 +91,6 @@ func literal(s string) bool {
 	}
 	for tok := range strings.SplitSeq(s, ".") {
 		if tok == "" {
-			return false
-		}
-	}
-	return true
-}
-
-func bucketName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
 			return false
 		}
 	}

@@ -321,10 +321,8 @@ func checkObjectRef(o *ObjectRef) string {
 	if len(o.Bucket) > MaxBucketLength {
 		return fmt.Sprintf("object bucket has more than %d characters", MaxBucketLength)
 	}
-	for _, c := range []byte(o.Bucket) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return fmt.Sprintf("object bucket %s has characters other than letters, digits, '_' and '-'", clip(o.Bucket))
-		}
+	if !BucketName(o.Bucket) {
+		return fmt.Sprintf("object bucket %s has characters other than letters, digits, '_' and '-'", clip(o.Bucket))
 	}
 	if p := textProblem(o.Name, MaxObjectNameLength); p != "" {
 		return "object name " + p
@@ -549,4 +547,18 @@ func clipText(s string) string {
 		return strings.ToValidUTF8(s[:limit], "") + "..."
 	}
 	return s
+}
+
+// BucketName reports whether s is a name JetStream takes for an Object
+// Store or KV bucket: letters, digits, '_' and '-', at least one.
+func BucketName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
