@@ -161,19 +161,7 @@ func (c *Consumer) overDelivered(ctx context.Context, tasks []*task) {
 	f := dead(schemas.ReasonMaxDeliveries,
 		fmt.Sprintf("delivered %d times, more than WORKER_MAX_DELIVER=%d", m.meta.NumDelivered, c.cfg.MaxDeliver))
 	if c.memory != nil {
-		keys := make([]string, len(tasks))
-		for i, t := range tasks {
-			keys[i] = c.memory.DoneKey(m.event.ID, schemaModel(t.asked))
-		}
-		left := tasks[:0:0]
-		for i, done := range c.memory.Done(ctx, keys) {
-			if done {
-				c.endTask(tasks[i], already())
-			} else {
-				left = append(left, tasks[i])
-			}
-		}
-		tasks = left
+		tasks = c.skipStored(ctx, tasks)
 	}
 	outs := make([]output, len(tasks))
 	for i, t := range tasks {

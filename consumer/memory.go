@@ -38,23 +38,12 @@ func (c *Consumer) recall(ctx context.Context, batch []*task) []*task {
 	if c.memory == nil {
 		return batch
 	}
-	keys := make([]string, len(batch))
-	for i, t := range batch {
-		t.doneKey = c.memory.DoneKey(t.m.event.ID, schemaModel(t.asked))
-		keys[i] = t.doneKey
-	}
-	done := c.memory.Done(ctx, keys)
-	rest := batch[:0:0]
-	for i, t := range batch {
-		if done[i] {
-			c.metrics.saved.WithLabelValues("idempotent").Inc()
-			c.endTask(t, already())
-			continue
-		}
-		rest = append(rest, t)
+	rest := c.skipStored(ctx, batch)
+	if n := len(batch) - len(rest); n > 0 {
+		c.metrics.saved.WithLabelValues("idempotent").Add(float64(n))
 	}
 
-	keys, cacheable := keys[:0], rest[:0:0]
+	keys, cacheable := make([]string, 0, len(rest)), rest[:0:0]
 	for _, t := range rest {
 		img := t.m.event.Image
 		if key, ok := c.memory.CacheKey(img.Bytes, img.URL, schemaModel(t.asked), schemaOutputConfig(t.oc)); ok {
@@ -90,6 +79,25 @@ func (c *Consumer) recall(ctx context.Context, batch []*task) []*task {
 		}
 	}
 	return left
+}
+
+// skipStored ends the tasks whose output an earlier delivery stored (the
+// idempotency records say so, in one lookup) and returns the others.
+func (c *Consumer) skipStored(ctx context.Context, tasks []*task) []*task {
+	keys := make([]string, len(tasks))
+	for i, t := range tasks {
+		t.doneKey = c.memory.DoneKey(t.m.event.ID, schemaModel(t.asked))
+		keys[i] = t.doneKey
+	}
+	rest := tasks[:0:0]
+	for i, done := range c.memory.Done(ctx, keys) {
+		if done {
+			c.endTask(tasks[i], already())
+		} else {
+			rest = append(rest, tasks[i])
+		}
+	}
+	return rest
 }
 
 // fromCache makes the result of t from a cached one: the prediction is
