@@ -124,6 +124,37 @@ func (p *publisher) publishOne(ctx context.Context, js jetstream.JetStream, id s
 	}
 }
 
+// storeBacklog stores every event before any worker starts. Publishes
+// go out asynchronously, a chunk at a time: the client refuses more than
+// its pending limit at once (ErrTooManyStalledMsgs), and a slow disk keeps
+// acks pending for longer. A publish that failed is sent again
+// synchronously with the same Nats-Msg-Id.
+func storeBacklog(ctx context.Context, t *testing.T, js jetstream.JetStream, ids []string) {
+	t.Helper()
+	const chunk = 1000
+	p := &publisher{}
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		acks := make([]jetstream.PubAckFuture, len(part))
+		for i, id := range part {
+			f, err := js.PublishAsync("images.test", eventJSON(id, false), jetstream.WithMsgID(id))
+			require.NoError(t, err, id)
+			acks[i] = f
+		}
+		for i, f := range acks {
+			select {
+			case <-f.Ok():
+				continue
+			case <-f.Err():
+			case <-ctx.Done():
+				t.Fatal("the backlog was not stored:", ctx.Err())
+			}
+			require.NoError(t, p.publishOne(ctx, js, part[i], eventJSON(part[i], false)))
+		}
+	}
+	require.Equal(t, uint64(len(ids)), streamMsgs(ctx, js, inputStream), "events in the backlog")
+}
+
 // waitPublished waits until n events are out, so that a fault lands
 // mid-stream.
 func (p *publisher) waitPublished(t *testing.T, n int) {

@@ -384,22 +384,14 @@ func TestAccountOutageThreeWorkers(t *testing.T) {
 // the share of one killed mid-run.
 func TestFleetQuotaThreeReplicas(t *testing.T) {
 	ctx := scenarioContext(t)
-	ids := eventIDs(30000)
+	ids := eventIDs(40000) // enough for every window at 1,920 images/s
 	s := newStackWith(ctx, t, stackConfig{workers: 3,
 		env:     map[string]string{"CLARIFAI_RATE_LIMIT": "15"},
 		fakeEnv: map[string]string{"FAKE_CLARIFAI_QUOTA": "15", "FAKE_CLARIFAI_LATENCY": "150ms"},
 		before: func(js jetstream.JetStream) { // a backlog before any replica starts
 			_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: inputStream, Subjects: []string{"images.>"}, Storage: jetstream.FileStorage})
 			require.NoError(t, err)
-			for _, id := range ids {
-				_, err := js.PublishAsync("images.test", eventJSON(id, false), jetstream.WithMsgID(id))
-				require.NoError(t, err)
-			}
-			select {
-			case <-js.PublishAsyncComplete():
-			case <-ctx.Done():
-				t.Fatal("the backlog was not stored")
-			}
+			storeBacklog(ctx, t, js, ids)
 		}})
 	started := time.Now()
 
@@ -411,7 +403,15 @@ func TestFleetQuotaThreeReplicas(t *testing.T) {
 	require.True(t, pollUntil(ctx, time.Minute, func(ctx context.Context) bool {
 		return streamMsgs(ctx, s.js, resultsStream) > 2000
 	}), "no results")
-	steady := rate(4 * time.Second)
+	// Replicas that start on two busy cores can delay a call enough for
+	// one throttling answer, and the fleet then pauses for 5 s; the steady
+	// rate is the best 4 s window before the kill.
+	var steady float64
+	for began := time.Now(); time.Since(began) < 16*time.Second; {
+		if steady = max(steady, rate(4*time.Second)); steady >= 0.9*1920 {
+			break
+		}
+	}
 	kill(ctx, t, s.workers[0])
 	killed := time.Now()
 	var after float64
