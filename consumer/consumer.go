@@ -47,6 +47,7 @@ type Consumer struct {
 	ledger  *ledger
 	memory  Memory // nil: no records and no cache
 	pause   *pauser
+	twins   *twins
 	tracer  trace.Tracer       // nil: nothing is traced
 	fetcher *imageprep.Fetcher // nil unless the worker downloads URL images
 	decodes chan struct{}      // a slot per image decoded at once
@@ -68,6 +69,7 @@ func New(js jetstream.JetStream, pred Predictor, pub Publisher, cfg Config, log 
 		js: js, pred: pred, pub: pub, cfg: cfg, log: log,
 		defaultKey: groupKey(cfg.DefaultModel, predictor.OutputConfig{}),
 		pause:      newPauser(),
+		twins:      newTwins(),
 		decodes:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	if cfg.Image.FetchURLs {
@@ -123,6 +125,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	stages.Go(func() { c.watchConsumer(ctx) })
 	stages.Go(func() { c.ledger.keepAlive(finishCtx) })
 	stages.Go(func() { c.probeLoop(ctx, finishCtx, tasks) })
+	stages.Go(func() { c.twinLoop(ctx, tasks) })
 
 	c.log.Info().Str("consumer", c.cfg.Durable).Int("batch_size", c.cfg.BatchSize).
 		Stringer("batch_wait", c.cfg.BatchWait).Int("max_inflight", c.cfg.MaxInflight).Msg("consuming")

@@ -66,13 +66,16 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 }
 
 // call predicts one batch, then publishes and settles every task of it.
-// What is already stored or cached is not predicted, and an image that
-// repeats in the batch is predicted once; the places they free are filled
-// with more tasks of the group (from more) before the call goes out.
+// What is already stored or cached is not predicted, an image that
+// repeats in the batch is predicted once, and one another call in flight
+// is predicting waits for its result (twins.go); the places they free are
+// filled with more tasks of the group (from more) before the call goes
+// out.
 func (c *Consumer) call(ctx context.Context, batch []*task, more func(key string, n int) []*task, done func()) {
 	key := batch[0].key
+	mine := make(map[string]bool) // the cache keys this call leads
 	endWaits(batch)
-	batch = c.recall(ctx, batch)
+	batch = c.twins.join(c.recall(ctx, batch), mine)
 	req, input := request(batch)
 	for range maxTopUps {
 		if c.memory == nil || len(req.Inputs) >= c.cfg.BatchSize {
@@ -83,7 +86,7 @@ func (c *Consumer) call(ctx context.Context, batch []*task, more func(key string
 			break
 		}
 		endWaits(extra)
-		batch = append(batch, c.recall(ctx, extra)...)
+		batch = append(batch, c.twins.join(c.recall(ctx, extra), mine)...)
 		req, input = request(batch)
 	}
 	if len(batch) == 0 {

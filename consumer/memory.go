@@ -111,23 +111,28 @@ func (t *task) fromCache(r *schemas.Result) *schemas.Result {
 }
 
 // remember records, once o's result is stored, that its event is done
-// and, when its image may be cached, its prediction. Both writes are
-// asynchronous; a lost one costs at most a call later.
-func (c *Consumer) remember(o *output) {
+// and, when its image may be cached, its prediction, which it returns
+// (nil when not cached). Both writes are asynchronous; a lost one costs
+// at most a call later.
+func (c *Consumer) remember(o *output) []byte {
 	if c.memory == nil || o.f.kind != publishResult {
-		return
+		return nil
 	}
 	t := o.t
 	if t.doneKey != "" && o.ack != nil {
 		c.memory.MarkDone(t.doneKey, []byte(o.ack.Stream+":"+strconv.FormatUint(o.ack.Sequence, 10)))
 	}
-	if t.cacheKey != "" {
-		r := *o.result
-		r.EventID, r.Metadata, r.Source, r.Cached = "", nil, schemas.Source{}, false
-		if v, err := r.MarshalJSON(); err == nil {
-			c.memory.Remember(t.cacheKey, v)
-		}
+	if t.cacheKey == "" {
+		return nil
 	}
+	r := *o.result
+	r.EventID, r.Metadata, r.Source, r.Cached = "", nil, schemas.Source{}, false
+	v, err := r.MarshalJSON()
+	if err != nil {
+		return nil
+	}
+	c.memory.Remember(t.cacheKey, v)
+	return v
 }
 
 // schemaOutputConfig is the event-side form of an output config, for keys.

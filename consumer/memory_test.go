@@ -233,3 +233,81 @@ func TestOneModelFailingRedeliversOnlyThatModel(t *testing.T) {
 		require.NoError(t, err, subject)
 	}
 }
+
+// slowPredictor answers after a delay, as Clarifai does, failing the
+// inputs of its first call with a transient error when failFirst is set.
+func slowPredictor(delay time.Duration, failFirst bool) *fakePredictor {
+	var once sync.Once
+	return &fakePredictor{fn: func(ctx context.Context, req predictor.Request) []predictor.Outcome {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+		}
+		outs := succeed(req)
+		if failFirst {
+			once.Do(func() {
+				for i, in := range req.Inputs {
+					outs[i] = predictor.Outcome{InputID: in.ID, Err: &predictor.Error{Class: predictor.TransientInput, Reason: "server_error", Code: 30004}}
+				}
+			})
+		}
+		return outs
+	}}
+}
+
+// TestSameImageInCallsAtOnceIsPaidOnce: events with one image, each in a
+// call of its own, all in flight at once, make one prediction: the calls
+// after the first wait for its result instead of paying again.
+func TestSameImageInCallsAtOnceIsPaidOnce(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	createStream(t, js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}})
+	img := imageOf(t, 0, "twin")
+	var evs [][]byte
+	for i := range 20 {
+		evs = append(evs, imageEvent(fmt.Sprintf("twin-%d", i), img, ""))
+	}
+	publishAll(t, js, evs)
+	cfg := testConfig()
+	cfg.BatchSize = 1 // every event in a call of its own, eight at once
+	pred := slowPredictor(500*time.Millisecond, false)
+	startWorkerWith(t, js, pred, cfg, publisher.DefaultConfig(), WithMemory(startMemo(t, js, memo.DefaultConfig())))
+
+	o := waitOutputs(t, js, len(evs), 20*time.Second)
+	require.Equal(t, []int{1}, pred.calls(), "the same image was paid for in calls in flight at once")
+	cached := 0
+	for i := range evs {
+		id := fmt.Sprintf("twin-%d", i)
+		require.Len(t, o.results[id], 1, id)
+		require.Equal(t, id, o.results[id][0].EventID)
+		if o.results[id][0].Cached {
+			cached++
+		}
+	}
+	require.Equal(t, len(evs)-1, cached)
+}
+
+// TestTwinsOfAFailedCallArePredicted: when the call the others wait on
+// fails, they are predicted after all, and every event ends as one result.
+func TestTwinsOfAFailedCallArePredicted(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	createStream(t, js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}})
+	img := imageOf(t, 0, "twin")
+	var want []string
+	var evs [][]byte
+	for i := range 20 {
+		want = append(want, fmt.Sprintf("twin-%d", i))
+		evs = append(evs, imageEvent(want[i], img, ""))
+	}
+	publishAll(t, js, evs)
+	cfg := testConfig()
+	cfg.BatchSize = 1
+	pred := slowPredictor(300*time.Millisecond, true)
+	startWorkerWith(t, js, pred, cfg, publisher.DefaultConfig(), WithMemory(startMemo(t, js, memo.DefaultConfig())))
+
+	require.Eventually(t, func() bool { return consumerIdle(t, js) && streamMsgs(t, js, "PREDICTIONS") == uint64(len(want)) },
+		20*time.Second, 20*time.Millisecond)
+	requireExactlyOnce(t, readOutputs(t, js), want, nil)
+	require.LessOrEqual(t, len(pred.calls()), 3, "calls %v: the waiting events were not predicted once between them", pred.calls())
+}

@@ -61,7 +61,7 @@ func (c *Consumer) deliver(ctx context.Context, outs []output) {
 		case !o.publishes():
 			c.endTask(o.t, o.f)
 		case o.err == nil && pubAck(actx, o) == nil:
-			c.stored(o)
+			c.stored(ctx, o)
 		default:
 			c.wg.Go(func() { c.republish(ctx, o) })
 		}
@@ -149,21 +149,21 @@ func (c *Consumer) republish(ctx context.Context, o *output) {
 			cancel()
 		}
 		if o.err == nil {
-			c.stored(o)
+			c.stored(ctx, o)
 			return
 		}
 	}
 }
 
 // stored counts and logs an output JetStream has stored, remembers it,
-// and ends its task.
-func (c *Consumer) stored(o *output) {
+// answers the tasks that waited on it, and ends its task.
+func (c *Consumer) stored(ctx context.Context, o *output) {
 	if o.span != nil {
 		o.span.End()
 	}
 	if o.f.kind == publishResult {
 		c.metrics.results.Inc()
-		c.remember(o)
+		c.answerTwins(ctx, o.t, c.remember(o))
 	} else {
 		c.metrics.deadLetters.WithLabelValues(o.f.reason).Inc()
 		c.log.Warn().Str("event_id", o.t.m.event.ID).Stringer("msg", o.t.m).Str("reason", o.f.reason).
@@ -174,6 +174,7 @@ func (c *Consumer) stored(o *output) {
 
 // endTask records how t ended; the message's last task settles it.
 func (c *Consumer) endTask(t *task, f fate) {
+	c.releaseTwins(t)
 	if s, ok := t.m.end(f); ok {
 		c.ledger.settle(t.m, s)
 	}

@@ -28,10 +28,12 @@ type duplicates struct {
 	Inputs         int     `json:"inputs_sent"`
 	InputsPerEvent float64 `json:"inputs_per_event"`
 	// SameCall are repeats sent once in their call
-	// (worker_predictions_saved_total{cause="batch_duplicate"});
+	// (worker_predictions_saved_total{cause="batch_duplicate"}); InFlight
+	// repeats answered from another call in flight (cause="in_flight");
 	// CacheHits repeats answered from the result cache
 	// (worker_cache_hits_total); CacheMisses lookups that found nothing.
 	SameCall    int     `json:"saved_in_same_call"`
+	InFlight    int     `json:"saved_in_flight"`
 	CacheHits   int     `json:"cache_hits"`
 	CacheMisses int     `json:"cache_misses"`
 	Seconds     float64 `json:"seconds"`
@@ -111,6 +113,7 @@ func (b *bench) duplicateImages(ctx context.Context, f, hf *fake, n, hits int) (
 		return d, fmt.Errorf("worker metrics: %w", err)
 	}
 	d.SameCall = int(counter(fams, "worker_predictions_saved_total", "cause", "batch_duplicate"))
+	d.InFlight = int(counter(fams, "worker_predictions_saved_total", "cause", "in_flight"))
 	d.CacheHits = int(counter(fams, "worker_cache_hits_total", "", ""))
 	d.CacheMisses = int(counter(fams, "worker_cache_misses_total", "", ""))
 

@@ -73,8 +73,8 @@ func TestInProcessMeasuresEveryFigure(t *testing.T) {
 	require.Equal(t, 300, d.Events)
 	require.Equal(t, 150, d.Images)
 	require.GreaterOrEqual(t, d.Inputs, d.Images, "every distinct image is predicted")
-	require.Equal(t, d.Events, d.Inputs+d.SameCall+d.CacheHits,
-		"each event is sent, or shares its call's input for the same image, or is answered from the cache")
+	require.Equal(t, d.Events, d.Inputs+d.SameCall+d.InFlight+d.CacheHits,
+		"each event is sent, or shares its call's input for the same image, or waits for another call's, or is answered from the cache")
 	require.Positive(t, d.SameCall, "a repeat in the same batch is sent once")
 	require.Equal(t, d.Events-d.CacheHits, d.CacheMisses, "every event looks up the cache")
 	require.Equal(t, 300, d.HitPath.Events)

@@ -58,8 +58,8 @@ func (r *inProcess) table(tw io.Writer, s settings) {
 	row("7", fmt.Sprintf("inputs sent for 50 %% duplicate images, memo on (%d events)", d.Events),
 		fmt.Sprintf("%d in %d calls", d.Inputs, d.Calls), fmt.Sprintf("%d events", d.Events), ratio(d.InputsPerEvent),
 		goal(math.Abs(d.InputsPerEvent-goalInputsPerEvent) <= 0.01, "0.50 ± 0.01"))
-	row("7b", "repeats saved: in the same call / from the cache", fmt.Sprintf("%d / %d", d.SameCall, d.CacheHits),
-		fmt.Sprintf("%d repeats", d.Events-d.Images), ratio(float64(d.SameCall+d.CacheHits)/float64(d.Events-d.Images)), "-")
+	row("7b", "repeats saved: in the same call / another call in flight / from the cache", fmt.Sprintf("%d / %d / %d", d.SameCall, d.InFlight, d.CacheHits),
+		fmt.Sprintf("%d repeats", d.Events-d.Images), ratio(float64(d.SameCall+d.InFlight+d.CacheHits)/float64(d.Events-d.Images)), "-")
 	row("7c", fmt.Sprintf("cache-hit path, memo on (%d events, %d calls)", d.HitPath.Events, d.HitCalls), rate(d.HitPath.EventsPerS, "ev/s"),
 		"ceiling", ratio(d.HitPath.RatioToCeiling), "-")
 	row("7d", "CPU / allocations per event, cache-hit path", fmt.Sprintf("%.1f µs / %.0f", d.HitPath.CPUMicrosEvent, d.HitPath.AllocsPerEvent),
