@@ -39,8 +39,12 @@ func TestCreatingWorkerOnlyAddsCreation(t *testing.T) {
 			require.True(t, strings.HasPrefix(s, "$JS.API.STREAM.CREATE.") || s == "$JS.API.INFO", "%s is not creation", s)
 		}
 	}
-	for _, user := range []string{"WORKER", "WORKER_CREATE", "EMIT", "INDEXER", "VIEWER"} {
-		require.Equal(t, []string{"_INBOX.>"}, allow(user, "subscribe"), user)
+	// Each program reads its own replies only.
+	for user, inbox := range map[string]string{
+		"WORKER": "_INBOX_worker.>", "WORKER_CREATE": "_INBOX_worker.>", "EMIT": "_INBOX_emit.>",
+		"INDEXER": "_INBOX_indexer.>", "VIEWER": "_INBOX_viewer.>",
+	} {
+		require.Equal(t, []string{inbox}, allow(user, "subscribe"), user)
 	}
 
 	server, err := os.ReadFile(filepath.Join("nats", "nats-server.conf"))

@@ -40,6 +40,9 @@ var natsPasswords = map[string]string{
 
 func natsPassword(user string) string { return user + "-it-secret" }
 
+// natsInboxes are the users' inbox prefixes, as deploy/nats gives them.
+var natsInboxes = map[string]string{"worker": "_INBOX_worker", "emit": "_INBOX_emit"}
+
 // otherAccounts stands for another application's account on the same
 // server: a user and a stream of its own.
 const otherAccounts = `ORDERS: {
@@ -179,9 +182,12 @@ func connectTLS(ctx context.Context, t *testing.T, n *natsNode, p pki, user, pas
 	port, err := n.c.MappedPort(ctx, "4222/tcp")
 	require.NoError(t, err)
 	ae := &asyncErrors{}
-	nc, err := nats.Connect("tls://127.0.0.1:"+port.Port(),
-		nats.Secure(p.clientTLS(t)), nats.UserInfo(user, password),
-		nats.Name("integration-"+user), nats.ErrorHandler(ae.handle))
+	opts := []nats.Option{nats.Secure(p.clientTLS(t)), nats.UserInfo(user, password),
+		nats.Name("integration-" + user), nats.ErrorHandler(ae.handle)}
+	if inbox, ok := natsInboxes[user]; ok {
+		opts = append(opts, nats.CustomInboxPrefix(inbox))
+	}
+	nc, err := nats.Connect("tls://127.0.0.1:"+port.Port(), opts...)
 	require.NoError(t, err, user)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
@@ -233,7 +239,7 @@ func TestLeastPrivilege(t *testing.T) {
 
 	startFake(ctx, t, nw, nil)
 	env := workerEnv("tls://nats:4222", map[string]string{
-		"NATS_USER": "worker", "NATS_PASSWORD": natsPassword("worker"),
+		"NATS_USER": "worker", "NATS_PASSWORD": natsPassword("worker"), "NATS_INBOX_PREFIX": natsInboxes["worker"],
 		"NATS_TLS_CA": "/etc/worker/tls/ca.pem", "NATS_TLS_CERT": "/etc/worker/tls/client.pem", "NATS_TLS_KEY": "/etc/worker/tls/client-key.pem",
 		"WORKER_CREATE_STREAMS": "false",
 	})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/trace"
@@ -25,6 +26,20 @@ import (
 type natsConfig struct {
 	URL, Creds, User, Password, Token string
 	TLSCA, TLSCert, TLSKey            string
+	// InboxPrefix starts the subjects where replies (API answers, PubAcks,
+	// pulled messages) arrive. A prefix of its own lets each NATS user be
+	// allowed its own replies only.
+	InboxPrefix string
+}
+
+// validate checks the inbox prefix, which nats.Connect would only refuse
+// as it dials, without naming the setting.
+func (n natsConfig) validate() error {
+	p := n.InboxPrefix
+	if p == "" || strings.ContainsAny(p, "*> \t\r\n") || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") || strings.Contains(p, "..") {
+		return fmt.Errorf("invalid NATS_INBOX_PREFIX %q: must be a subject without wildcards, such as _INBOX_worker", p)
+	}
+	return nil
 }
 
 // config is the whole worker's configuration: each package's own config,
@@ -144,6 +159,9 @@ func natsSettings(n *natsConfig) settings {
 	if n.URL == "" {
 		n.URL = nats.DefaultURL
 	}
+	if n.InboxPrefix == "" {
+		n.InboxPrefix = defaultInboxPrefix
+	}
 	return settings{
 		{"NATS_URL", "NATS server URL(s), comma-separated", str(&n.URL)},
 		{"NATS_CREDS", "NATS credentials file", str(&n.Creds)},
@@ -153,6 +171,7 @@ func natsSettings(n *natsConfig) settings {
 		{"NATS_TLS_CA", "CA file to verify the NATS server", str(&n.TLSCA)},
 		{"NATS_TLS_CERT", "client certificate file for NATS", str(&n.TLSCert)},
 		{"NATS_TLS_KEY", "client key file for NATS", str(&n.TLSKey)},
+		{"NATS_INBOX_PREFIX", "start of the subjects where replies arrive; one per NATS user lets each read its own only", str(&n.InboxPrefix)},
 	}
 }
 
@@ -177,6 +196,9 @@ func loadConfig(name string, args []string, getenv func(string) string, out io.W
 }
 
 func (cfg *config) validate() error {
+	if err := cfg.NATS.validate(); err != nil {
+		return err
+	}
 	switch {
 	case cfg.Predictor != "clarifai" && cfg.Predictor != "local":
 		return errors.New("invalid WORKER_PREDICTOR: must be clarifai or local")

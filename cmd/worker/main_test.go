@@ -288,6 +288,21 @@ func TestConfigurationThatCannotWorkExits(t *testing.T) {
 	require.Contains(t, stderr.String(), "WORKER_CREATE_STREAMS is false")
 }
 
+// TestInboxPrefixIsChecked: an inbox prefix that no client could use is
+// refused before anything connects, by the worker and by its tools, with
+// the setting named.
+func TestInboxPrefixIsChecked(t *testing.T) {
+	for _, bad := range []string{"_INBOX.>", "_INBOX.*.x", "_INBOX.", ".x", "a..b", "has space"} {
+		_, err := loadConfig("worker", nil, env(map[string]string{"WORKER_PREDICTOR": "local", "NATS_INBOX_PREFIX": bad}), io.Discard)
+		require.ErrorContains(t, err, "NATS_INBOX_PREFIX", bad)
+		var stderr bytes.Buffer
+		require.Equal(t, 1, run([]string{"status"}, io.Discard, &stderr, env(map[string]string{"NATS_INBOX_PREFIX": bad})), bad)
+		require.Contains(t, stderr.String(), "NATS_INBOX_PREFIX", bad)
+	}
+	_, err := loadConfig("worker", nil, env(map[string]string{"WORKER_PREDICTOR": "local", "NATS_INBOX_PREFIX": "_INBOX_worker"}), io.Discard)
+	require.NoError(t, err)
+}
+
 // TestProfilesOnlyOnTheirOwnAddress: WORKER_PPROF_ADDR serves pprof; the
 // metrics address never does, and the two may not be the same.
 func TestProfilesOnlyOnTheirOwnAddress(t *testing.T) {

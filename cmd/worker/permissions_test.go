@@ -40,6 +40,11 @@ var natsUsers = map[string]string{
 
 func password(user string) string { return user + "-secret" }
 
+// inboxes are the users' inbox prefixes, as deploy/nats gives them.
+var inboxes = map[string]string{
+	"worker": "_INBOX_worker", "worker-create": "_INBOX_worker", "emit": "_INBOX_emit", "indexer": "_INBOX_indexer", "viewer": "_INBOX_viewer",
+}
+
 // violations are the permission violations a server logged, as
 // "user: what".
 type violations struct {
@@ -101,11 +106,16 @@ func accountServer(t *testing.T) (*natstest.Server, *violations) {
 	return srv, v
 }
 
-// connectAs connects as one user; errors the server sends (permission
-// violations) are dropped: the server's log is what the test reads.
-func connectAs(t *testing.T, url, user, pw string) (*nats.Conn, jetstream.JetStream) {
+// connectAs connects as one user, with its inbox prefix; errors the
+// server sends (permission violations) are dropped: the server's log is
+// what the test reads.
+func connectAs(t *testing.T, url, user, pw string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.UserInfo(user, pw), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+	if inbox, ok := inboxes[user]; ok {
+		opts = append([]nats.Option{nats.CustomInboxPrefix(inbox)}, opts...)
+	}
+	opts = append(opts, nats.UserInfo(user, pw), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+	nc, err := nats.Connect(url, opts...)
 	require.NoError(t, err, user)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
@@ -134,7 +144,7 @@ func startWorkerAs(t *testing.T, srv *natstest.Server, name string, createStream
 	fake.FailCalls(1, sc.StatusCode_CONN_KEY_NOT_FOUND)
 	httpAddr = freeAddr(t)
 	cfg, err := loadConfig("worker", []string{
-		"--nats-url", srv.ClientURL(), "--nats-user", name, "--nats-password", password(name),
+		"--nats-url", srv.ClientURL(), "--nats-user", name, "--nats-password", password(name), "--nats-inbox-prefix", inboxes[name],
 		"--clarifai-endpoint", fake.Addr(), "--clarifai-insecure", "--worker-http-addr", httpAddr, "--worker-batch-wait", "20ms",
 		"--worker-pause-probe-min", "100ms", "--worker-pause-probe-max", "200ms",
 		fmt.Sprintf("--worker-create-streams=%t", createStreams),
@@ -299,7 +309,8 @@ func TestDeployNATSPermissions(t *testing.T) {
 		index(t, srv)
 		for _, args := range [][]string{{"status"}, {"tail", "--all", "--count", "5"}} {
 			var out, errOut bytes.Buffer
-			code := run(append(args, "--nats-url", srv.ClientURL(), "--nats-user", "viewer", "--nats-password", password("viewer")), &out, &errOut, env(nil))
+			code := run(append(args, "--nats-url", srv.ClientURL(), "--nats-user", "viewer", "--nats-password", password("viewer"),
+				"--nats-inbox-prefix", inboxes["viewer"]), &out, &errOut, env(nil))
 			require.Equal(t, 0, code, "%v: %s", args, errOut.String())
 		}
 		stop() // a clean stop leaves the quota group and ends its watch
@@ -354,6 +365,16 @@ func refused(t *testing.T, srv *natstest.Server, v *violations) {
 		return err
 	}), "producers cannot forge results")
 
+	// No program reads another's replies, and one that forgets its inbox
+	// prefix gets none at all.
+	enc, _ := user(t, srv, "emit")
+	_, err = enc.SubscribeSync(inboxes["worker"] + ".>")
+	require.NoError(t, err) // refused asynchronously, logged below
+	require.NoError(t, enc.Flush())
+	_, plain := connectAs(t, srv.ClientURL(), "indexer", password("indexer"), nats.CustomInboxPrefix("_INBOX"))
+	require.Error(t, attempt(func(ctx context.Context) error { _, err := plain.Stream(ctx, "PREDICTIONS"); return err }),
+		"an indexer with the default inbox prefix")
+
 	// Even admin, with every right in IMAGES, cannot see ORDERS.
 	_, admin := user(t, srv, "admin")
 	require.ErrorIs(t, attempt(func(ctx context.Context) error { _, err := admin.Stream(ctx, "ORDERS"); return err }), jetstream.ErrStreamNotFound)
@@ -364,6 +385,8 @@ func refused(t *testing.T, srv *natstest.Server, v *violations) {
 		`worker: Subscription Violation - Subject "orders.>"`,
 		`indexer: Publish Violation - Subject "$JS.API.CONSUMER.CREATE.DEADLETTERS.`,
 		`emit: Publish Violation - Subject "predictions.forged"`,
+		`emit: Subscription Violation - Subject "_INBOX_worker.>"`,
+		`indexer: Subscription Violation - Subject "_INBOX.`,
 	}
 	var got []string
 	require.Eventually(t, func() bool { got = append(got, v.take()...); return len(got) >= len(want) }, 5*time.Second, 20*time.Millisecond)

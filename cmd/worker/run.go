@@ -175,6 +175,9 @@ func newPredictor(cfg *config, js jetstream.JetStream, log zerolog.Logger, reg p
 	return c, func() { _ = c.Close(); stopFleet() }, nil
 }
 
+// defaultInboxPrefix is the NATS clients' own.
+const defaultInboxPrefix = "_INBOX"
+
 // connect dials NATS and keeps reconnecting forever: the worker recovers
 // from broker restarts by itself.
 func connect(url string, nc natsConfig, log zerolog.Logger) (*nats.Conn, error) {
@@ -189,6 +192,9 @@ func connect(url string, nc natsConfig, log zerolog.Logger) (*nats.Conn, error) 
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn().Err(err).Msg("disconnected") }),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info().Str("url", c.ConnectedUrlRedacted()).Msg("reconnected") }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn().Err(err).Msg("nats") }),
+	}
+	if nc.InboxPrefix != defaultInboxPrefix {
+		opts = append(opts, nats.CustomInboxPrefix(nc.InboxPrefix))
 	}
 	if nc.Creds != "" {
 		opts = append(opts, nats.UserCredentials(nc.Creds))

@@ -38,6 +38,9 @@ func toolConn(tf toolFlags, stderr io.Writer) (jetstream.JetStream, func(), erro
 	}
 	log := zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true, TimeFormat: time.TimeOnly}).Level(lvl).With().Timestamp().Logger()
 	n := tf.nats
+	if err := n.validate(); err != nil {
+		return nil, nil, err
+	}
 	nc, err := connect(n.URL, n, log)
 	if err != nil {
 		return nil, nil, err
