@@ -311,3 +311,50 @@ func TestTwinsOfAFailedCallArePredicted(t *testing.T) {
 	requireExactlyOnce(t, readOutputs(t, js), want, nil)
 	require.LessOrEqual(t, len(pred.calls()), 3, "calls %v: the waiting events were not predicted once between them", pred.calls())
 }
+
+// TestTwinsOfAPausedCallAreAnswered: the calls the others wait on (one
+// per image) fail for the whole account; their tasks are parked. The
+// probe's task answers its twins; the other parked task goes back to a
+// call, leads its image again, and answers its own: each image is
+// predicted once after the pause.
+func TestTwinsOfAPausedCallAreAnswered(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := natstest.Connect(t, srv.ClientURL())
+	createStream(t, js, jetstream.StreamConfig{Name: "IMAGES", Subjects: []string{"images.>"}})
+	imgs := [][]byte{imageOf(t, 0, "twin-a"), imageOf(t, 0, "twin-b")}
+	var want []string
+	var evs [][]byte
+	for i := range 10 {
+		want = append(want, fmt.Sprintf("twin-%d", i))
+		evs = append(evs, imageEvent(want[i], imgs[i%2], ""))
+	}
+	publishAll(t, js, evs)
+	var mu sync.Mutex
+	calls := 0
+	pred := &fakePredictor{fn: func(ctx context.Context, req predictor.Request) []predictor.Outcome {
+		mu.Lock()
+		calls++
+		failing := calls <= 2 // the first call of each image
+		mu.Unlock()
+		select { // long enough for the others to queue behind these calls
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		outs := succeed(req)
+		for i, in := range req.Inputs {
+			if failing {
+				outs[i] = predictor.Outcome{InputID: in.ID, Err: &predictor.Error{Class: predictor.Account, Code: 11007, Reason: "auth_failed"}}
+			}
+		}
+		return outs
+	}}
+	cfg := testConfig()
+	cfg.BatchSize = 1
+	cfg.PauseProbeMin, cfg.PauseProbeMax = 100*time.Millisecond, 200*time.Millisecond
+	startWorkerWith(t, js, pred, cfg, publisher.DefaultConfig(), WithMemory(startMemo(t, js, memo.DefaultConfig())))
+
+	require.Eventually(t, func() bool { return consumerIdle(t, js) && streamMsgs(t, js, "PREDICTIONS") == uint64(len(want)) },
+		20*time.Second, 20*time.Millisecond)
+	requireExactlyOnce(t, readOutputs(t, js), want, nil)
+	require.Equal(t, []int{1, 1, 1, 1}, pred.calls(), "two calls that failed, then one per image")
+}
