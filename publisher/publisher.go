@@ -112,7 +112,7 @@ func (p *Publisher) ensure(ctx context.Context) error {
 
 // checkBuckets makes sure, when the worker may not create them, that the
 // Object Store buckets it writes to exist: a result with a large mask
-// could otherwise never be stored.
+// could otherwise never be stored. It keeps them open for their first use.
 func (p *Publisher) checkBuckets(ctx context.Context) error {
 	if p.cfg.CreateStreams {
 		return nil // made when first needed
@@ -120,13 +120,13 @@ func (p *Publisher) checkBuckets(ctx context.Context) error {
 	for _, b := range []struct{ setting, name string }{
 		{"WORKER_MASK_BUCKET", p.cfg.MaskBucket}, {"the dead letters' originals bucket", p.cfg.OriginalBucket},
 	} {
-		_, err := p.js.ObjectStore(ctx, b.name)
+		_, err := p.store(ctx, b.name, "")
 		switch {
 		case errors.Is(err, jetstream.ErrBucketNotFound):
 			return fmt.Errorf("%w: the Object Store bucket %s (%s) does not exist and WORKER_CREATE_STREAMS is false: create it (nats object add %s)",
 				streams.ErrCannotWork, b.name, b.setting, b.name)
 		case err != nil:
-			return fmt.Errorf("bucket %s: %w", b.name, err)
+			return err
 		}
 	}
 	return nil
