@@ -67,10 +67,10 @@ func (c *Consumer) dispatchLoop(ctx, finishCtx context.Context, want chan<- stru
 
 // call predicts one batch, then publishes and settles every task of it.
 // What is already stored or cached is not predicted, an image that
-// repeats in the batch is predicted once, and one another call in flight
-// is predicting waits for its result (twins.go); the places they free are
-// filled with more tasks of the group (from more) before the call goes
-// out.
+// repeats in the batch is predicted once, and an image that another call
+// in flight is predicting waits for that call's result (twins.go); the
+// places they free are filled with more tasks of the group (from more)
+// before the call goes out.
 func (c *Consumer) call(ctx context.Context, batch []*task, more func(key string, n int) []*task, done func()) {
 	key := batch[0].key
 	mine := make(map[string]bool) // the cache keys this call leads
@@ -116,7 +116,9 @@ func (c *Consumer) call(ctx context.Context, batch []*task, more func(key string
 		o := outs[input[i]]
 		f := decide(o, t.m.meta.NumDelivered, &c.cfg, stopping)
 		if f.kind == pauseAll {
-			parked, cause = append(parked, t), f.cause
+			if !c.twins.follow(t) {
+				parked, cause = append(parked, t), f.cause
+			}
 			continue
 		}
 		results = append(results, output{t: t, f: f, pred: o.Prediction})

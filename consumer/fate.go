@@ -59,7 +59,10 @@ func decide(o predictor.Outcome, deliveries uint64, cfg *Config, stopping bool) 
 	if !errors.As(err, &pe) {
 		pe = &predictor.Error{Class: predictor.Transient, Reason: schemas.ReasonPredictFailed, Description: err.Error()}
 	}
-	if pe.Class == predictor.Account {
+	switch {
+	case pe.Class == predictor.Account && stopping: // no pause outlives the worker
+		return shutdown("shutting down while the account cannot make calls: " + pe.Error())
+	case pe.Class == predictor.Account:
 		return fate{kind: pauseAll, reason: pe.Reason, code: pe.Code, description: pe.Description, cause: pe}
 	}
 	if predictor.IsTransient(pe) {

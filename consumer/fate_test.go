@@ -33,6 +33,9 @@ func TestDecide(t *testing.T) {
 		{"wrapped classified error", fmt.Errorf("call: %w", &predictor.Error{Class: predictor.PermanentInput, Reason: "invalid_input"}), 1, false, deadLetter, "invalid_input"},
 		{"unclassified error is transient", errors.New("boom"), 1, false, retryLater, ""},
 		{"unclassified on the last delivery", errors.New("boom"), 3, false, deadLetter, schemas.ReasonMaxDeliveries},
+		{"account failure", &predictor.Error{Class: predictor.Account, Code: 11007, Reason: "auth_failed"}, 3, false, pauseAll, "auth_failed"},
+		// Nothing would resume a pause after the worker stops.
+		{"account failure while stopping", &predictor.Error{Class: predictor.Account, Code: 11007, Reason: "auth_failed"}, 1, true, handBack, ""},
 		{"shutdown", context.Canceled, 1, true, handBack, ""},
 		{"shutdown wait over", fmt.Errorf("predict: %w", context.DeadlineExceeded), 3, true, handBack, ""},
 		// The predictor's own timeout (a download, say) is no shutdown.

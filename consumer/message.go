@@ -45,7 +45,7 @@ type task struct {
 
 	doneKey  string     // its idempotency record, once looked up
 	cacheKey string     // its image's cache record; "" when not cacheable
-	leads    bool       // tasks with its cache key wait on its call (twins)
+	led      string     // the cache key it leads: tasks with it wait on its call (twins)
 	wait     trace.Span // its wait for a batch; nil when not traced
 }
 

@@ -181,13 +181,13 @@ func (c *Consumer) probe(ctx, finishCtx context.Context, out chan<- *task) bool 
 	if len(outs) != 1 {
 		outs = []predictor.Outcome{{Err: errBrokenPredictor}}
 	}
-	f := decide(outs[0], t.m.meta.NumDelivered, &c.cfg, finishCtx.Err() != nil)
-	if f.kind == pauseAll {
+	if predictor.IsAccount(outs[0].Err) {
 		c.pause.park([]*task{t}, nil)
 		c.pauseConsumer(finishCtx) // again: the pause may outlast its deadline
-		c.log.Debug().Str("reason", f.reason).Uint32("code", f.code).Msg("probe: the account still cannot make calls")
+		c.log.Debug().Err(outs[0].Err).Msg("probe: the account still cannot make calls")
 		return false
 	}
+	f := decide(outs[0], t.m.meta.NumDelivered, &c.cfg, finishCtx.Err() != nil)
 	c.resumeAll(ctx, finishCtx, out)
 	c.deliver(finishCtx, []output{{t: t, f: f, pred: outs[0].Prediction}})
 	return true

@@ -38,10 +38,10 @@ func (w *twins) join(tasks []*task, mine map[string]bool) []*task {
 		key := t.cacheKey
 		switch q, led := w.waiting[key]; {
 		case key == "" || mine[key]:
-		case t.leads || !led: // a leader back from a pause leads again
+		case t.led == key || !led: // a leader back from a pause leads again
 			w.waiting[key] = q
 			mine[key] = true
-			t.leads = true
+			t.led = key
 		default:
 			w.waiting[key] = append(q, t)
 			continue
@@ -51,13 +51,30 @@ func (w *twins) join(tasks []*task, mine map[string]bool) []*task {
 	return call
 }
 
+// follow makes t, which shared its input with the leader of its key in a
+// call that failed for the whole account, wait on that leader rather
+// than be parked beside it: the probe must not answer the image through
+// t while the leader goes back to a call. It reports false when t leads
+// or nothing leads its key.
+func (w *twins) follow(t *task) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	q, led := w.waiting[t.cacheKey]
+	if t.cacheKey == "" || t.led != "" || !led {
+		return false
+	}
+	w.waiting[t.cacheKey] = append(q, t)
+	return true
+}
+
 // land ends t's lead and returns the tasks that waited on it.
 func (w *twins) land(t *task) []*task {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	t.leads = false
-	waiting := w.waiting[t.cacheKey]
-	delete(w.waiting, t.cacheKey)
+	key := t.led
+	t.led = ""
+	waiting := w.waiting[key]
+	delete(w.waiting, key)
 	return waiting
 }
 
@@ -77,13 +94,14 @@ func (w *twins) release(tasks []*task) bool {
 	return true
 }
 
-// take returns the released tasks; once closed, it closes the twins.
-func (w *twins) take(close bool) []*task {
+// take returns the released tasks; when closing, nothing is released
+// any more.
+func (w *twins) take(closing bool) []*task {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	back := w.back
 	w.back = nil
-	w.closed = w.closed || close
+	w.closed = w.closed || closing
 	return back
 }
 
@@ -102,22 +120,26 @@ func (c *Consumer) twinLoop(ctx context.Context, out chan<- *task) {
 }
 
 // answerTwins answers the tasks that waited on t from its stored
-// result, cached: its marshalled form without the event's own fields.
+// result, cached: its marshalled form without the event's own fields
+// (nil when t was itself answered from the cache, and then they go back
+// to the batcher, where the cache answers them).
 func (c *Consumer) answerTwins(ctx context.Context, t *task, cached []byte) {
-	if !t.leads {
+	if t.led == "" {
 		return
 	}
 	waiting := c.twins.land(t)
 	var hits []output
+	var back []*task
 	for _, w := range waiting {
 		var r schemas.Result
 		if cached == nil || json.Unmarshal(cached, &r) != nil {
-			c.sendBack([]*task{w})
+			back = append(back, w)
 			continue
 		}
 		w.cacheKey = "" // answered from a twin: nothing to remember
 		hits = append(hits, output{t: w, f: fate{kind: publishResult}, result: w.fromCache(&r)})
 	}
+	c.sendBack(back)
 	if len(hits) == 0 {
 		return
 	}
@@ -128,7 +150,7 @@ func (c *Consumer) answerTwins(ctx context.Context, t *task, cached []byte) {
 // releaseTwins sends the tasks that waited on t back to the batcher: t
 // ended without a stored result, and they must be predicted on their own.
 func (c *Consumer) releaseTwins(t *task) {
-	if t.leads {
+	if t.led != "" {
 		c.sendBack(c.twins.land(t))
 	}
 }
