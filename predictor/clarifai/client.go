@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
@@ -117,6 +119,39 @@ func (c *Client) Close() error {
 
 // Ready blocks until the client-wide quota has a call available and no
 // throttle pause is on. It takes nothing: the next call takes the token.
+// It first waits, for a while, for the connection to Clarifai to be up.
 func (c *Client) Ready(ctx context.Context) error {
+	c.connected(ctx)
 	return c.quota.Ready(ctx)
+}
+
+// connectWait bounds how long Ready waits for the connection.
+const connectWait = 5 * time.Second
+
+// connected starts the connection if it is idle (before the first call,
+// or after a long quiet spell) and waits, up to connectWait, until it is
+// up. A call that had to dial first (DNS, TCP, TLS) would reach Clarifai
+// well after its quota slot, and the account's quota is counted where
+// calls arrive: a call 50 ms late lets the calls after it crowd 16 into
+// one second, and the answer is a throttle that pauses every replica. A
+// connection that does not come up is left to the call, which fails and
+// is retried as it always was.
+func (c *Client) connected(ctx context.Context) {
+	if c.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, connectWait)
+	defer cancel()
+	for {
+		s := c.conn.GetState()
+		switch s {
+		case connectivity.Ready, connectivity.Shutdown:
+			return
+		case connectivity.Idle:
+			c.conn.Connect()
+		}
+		if !c.conn.WaitForStateChange(ctx, s) {
+			return
+		}
+	}
 }
