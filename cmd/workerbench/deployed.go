@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,6 +34,8 @@ type deployed struct {
 	Workers []runs `json:"workers"`
 	// Profile is where the worker's CPU profile went, or why there is none.
 	Profile string `json:"worker_profile,omitempty"`
+	// Fleet is the fleet quota scenario.
+	Fleet fleetQuota `json:"fleet_quota"`
 }
 
 // runs are the rounds of one loop and the median of each figure.
@@ -172,6 +172,10 @@ func measureDeployed(ctx context.Context, o options, log zerolog.Logger, st step
 		rep.Profile = d.profileRound(ctx, n, o.workerProfile, rep.Workers[0].Median.EventsPerS)
 		st.say("worker profile: %s", rep.Profile)
 	}
+	st.say("as deployed: fleet quota, %d workers sharing %d calls/s, %d events", fleetReplicas, fleetCallsPerS, o.sizes.FleetEvents)
+	if rep.Fleet, err = d.fleet(ctx, o.sizes.FleetEvents, o.sizes.FleetWindow); err != nil {
+		return nil, fmt.Errorf("fleet quota: %w", err)
+	}
 	return rep, nil
 }
 
@@ -243,23 +247,7 @@ func (d *deployment) workerRound(ctx context.Context, n int, env []string, hook 
 	if err := d.prepare(ctx, n); err != nil {
 		return roundFigures{}, err
 	}
-	metricsAddr, err := freeAddr()
-	if err != nil {
-		return roundFigures{}, err
-	}
-	env = append([]string{
-		"NATS_URL=" + d.srv.url,
-		"WORKER_PREDICTOR=clarifai",
-		"CLARIFAI_ENDPOINT=" + d.fake,
-		"CLARIFAI_INSECURE=true",
-		"CLARIFAI_PAT=workerbench",
-		"CLARIFAI_RATE_LIMIT=1000000", // never the limit
-		"WORKER_HTTP_ADDR=" + metricsAddr,
-		"LOG_LEVEL=warn",
-	}, env...)
-	cmd := exec.Command(d.bin, "run")
-	cmd.Env = append(inheritedEnv(), env...)
-	w, err := startProcess("worker", cmd)
+	w, err := d.startWorker(env)
 	if err != nil {
 		return roundFigures{}, err
 	}
@@ -284,7 +272,7 @@ func (d *deployment) workerRound(ctx context.Context, n int, env []string, hook 
 		}
 		var err error
 		if s.worker, err = procCPU(w.pid); err == nil {
-			s.metrics, err = scrape(wctx, metricsAddr)
+			s.metrics, err = scrape(wctx, w.metricsAddr)
 		}
 		return s, err
 	}
@@ -298,8 +286,7 @@ func (d *deployment) workerRound(ctx context.Context, n int, env []string, hook 
 	}
 	wait()
 	cancel(nil)
-	sigterm := func() error { return w.cmd.Process.Signal(syscall.SIGTERM) }
-	if stopErr := w.stop(sigterm, 30*time.Second); err == nil {
+	if stopErr := w.stop(); err == nil {
 		err = stopErr
 	}
 	return f, err

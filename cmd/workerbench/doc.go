@@ -22,7 +22,12 @@
 // and the KV-backed features off),
 // alternates with the ceiling loop on the same server; each process's
 // CPU, the worker's allocations and GC share (from its /metrics) and peak
-// RSS are per event over the drain of a backlog.
+// RSS are per event over the drain of a backlog. Then three worker
+// processes share one account's 15 calls/s through the fleet quota,
+// against a fake that throttles every call beyond them in any second:
+// images/s against the quota ceiling, throttled calls, and how long the
+// replicas take to count the fleet again after one is killed and after
+// one is added.
 //
 // Every scenario starts on fresh streams. The report is a table (or JSON
 // with --json); every figure that drifts with the machine is also given

@@ -35,9 +35,13 @@ type sizes struct {
 	// DeployedEvents is the backlog of each as-deployed round; that
 	// scenario runs Rounds rounds too.
 	DeployedEvents int
-	DupEvents      int           // backlog of the duplicate-images run, half of it repeats
-	HitEvents      int           // backlog of the cache-hit path
-	ModelsWindow   time.Duration // how long the several-models run lasts after its first result
+	// FleetEvents is the backlog of the fleet quota scenario (as
+	// deployed), FleetWindow its measuring window.
+	FleetEvents  int
+	FleetWindow  time.Duration
+	DupEvents    int           // backlog of the duplicate-images run, half of it repeats
+	HitEvents    int           // backlog of the cache-hit path
+	ModelsWindow time.Duration // how long the several-models run lasts after its first result
 }
 
 var (
@@ -47,8 +51,8 @@ var (
 		SweepWindow: 2 * time.Second, SweepLatency: 4 * time.Second,
 		SweepWaits:     []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond},
 		SweepInflight:  []int{1, 2, 4, 8},
-		DeployedEvents: 100000,
-		DupEvents:      12000, HitEvents: 100000, ModelsWindow: 4 * time.Second,
+		DeployedEvents: 100000, FleetEvents: 80000, FleetWindow: 4 * time.Second,
+		DupEvents: 12000, HitEvents: 100000, ModelsWindow: 4 * time.Second,
 	}
 	quickSizes = sizes{
 		Events: 5000, Rounds: 1, QuotaWindow: 2 * time.Second, LatencyRun: 2 * time.Second,
@@ -56,8 +60,8 @@ var (
 		SweepWindow: 700 * time.Millisecond, SweepLatency: time.Second,
 		SweepWaits:     fullSizes.SweepWaits,
 		SweepInflight:  fullSizes.SweepInflight,
-		DeployedEvents: 10000,
-		DupEvents:      6000, HitEvents: 5000, ModelsWindow: 2 * time.Second,
+		DeployedEvents: 10000, FleetEvents: 40000, FleetWindow: 2 * time.Second,
+		DupEvents: 6000, HitEvents: 5000, ModelsWindow: 2 * time.Second,
 	}
 )
 

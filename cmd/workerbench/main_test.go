@@ -126,6 +126,7 @@ func requireWellFormedXML(t *testing.T, doc []byte) {
 func TestDeployedMeasuresEveryFigure(t *testing.T) {
 	sz := tiny
 	sz.DeployedEvents = 5000
+	sz.FleetEvents, sz.FleetWindow = 30000, 500*time.Millisecond
 	o := options{sizes: sz, mode: modeDeployed, variants: []variant{{Name: "GOGC=400", Env: []string{"GOGC=400"}}}}
 	rep, err := measure(t.Context(), o, zerolog.Nop(), io.Discard) // builds the worker with the go command running this test
 	require.NoError(t, err)
@@ -154,9 +155,18 @@ func TestDeployedMeasuresEveryFigure(t *testing.T) {
 		require.Positive(t, m.ServerPeakMB, w.Name)
 	}
 
+	f := d.Fleet
+	require.Positive(t, f.Steady)
+	require.Positive(t, f.AfterKill)
+	require.Positive(t, f.AfterAdd)
+	require.Positive(t, f.Calls)
+	require.LessOrEqual(t, f.Throttled, f.Calls)
+	require.GreaterOrEqual(t, f.KillSettleS, 0.0)
+	require.GreaterOrEqual(t, f.AddSettleS, 0.0)
+
 	var table bytes.Buffer
 	require.NoError(t, rep.table(&table))
-	for _, want := range []string{"as deployed", "ceiling loop", "default", "GOGC=400"} {
+	for _, want := range []string{"as deployed", "ceiling loop", "default", "GOGC=400", "fleet quota", "one killed"} {
 		require.Contains(t, table.String(), want)
 	}
 }

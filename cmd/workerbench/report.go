@@ -101,6 +101,15 @@ func (d *deployed) table(tw io.Writer) {
 		fmt.Fprintf(tw, "worker CPU profile: %s\n", d.Profile)
 	}
 	fmt.Fprintln(tw)
+	f := d.Fleet
+	fmt.Fprintf(tw, "fleet quota: %d worker processes, each told the account's %d calls/s, against a fake that throttles every call beyond them in any second (%.0f ms calls); %.0f s windows\n",
+		f.Replicas, f.CallsPerS, f.LatencyMs, f.WindowS)
+	fmt.Fprintln(tw, "phase	images/s	ratio to the quota ceiling	members counted by every replica after")
+	fmt.Fprintf(tw, "%d replicas, steady	%.0f	%.2f of %.0f	-\n", f.Replicas, f.Steady, f.Steady/f.Ceiling, f.Ceiling)
+	fmt.Fprintf(tw, "one killed (SIGKILL)	%.0f	%.2f	%.2f s\n", f.AfterKill, f.AfterKill/f.Ceiling, f.KillSettleS)
+	fmt.Fprintf(tw, "one added	%.0f	%.2f	%.2f s\n", f.AfterAdd, f.AfterAdd/f.Ceiling, f.AddSettleS)
+	fmt.Fprintf(tw, "throttled calls	%d of %d	%.3f	-\n", f.Throttled, f.Calls, float64(f.Throttled)/float64(max(f.Calls, 1)))
+	fmt.Fprintln(tw)
 }
 
 // rangeOf is the lowest and highest of a figure over the rounds.

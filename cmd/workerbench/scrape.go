@@ -38,34 +38,59 @@ var httpClient = &http.Client{Timeout: 10 * time.Second}
 // scrape reads the worker's metrics at addr (WORKER_HTTP_ADDR).
 func scrape(ctx context.Context, addr string) (workerMetrics, error) {
 	var m workerMetrics
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	fams, err := families(ctx, addr)
 	if err != nil {
-		return m, fmt.Errorf("scrape: %w", err)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return m, fmt.Errorf("scrape: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return m, fmt.Errorf("scrape %s: %s", req.URL, resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return m, fmt.Errorf("scrape %s: %w", req.URL, err)
+		return m, err
 	}
 	for name, to := range map[string]*float64{
 		seriesMallocs: &m.mallocs, seriesGCCPU: &m.gcCPU, seriesTotalCPU: &m.totalCPU, seriesIdleCPU: &m.idleCPU,
 		seriesGCCycles: &m.gcCycles,
 	} {
-		f := fams[name]
-		if f == nil || len(f.GetMetric()) == 0 {
-			return m, fmt.Errorf("scrape %s: no %s", req.URL, name)
+		if *to, err = seriesValue(fams, addr, name); err != nil {
+			return m, err
 		}
-		*to = value(f.GetMetric()[0])
 	}
 	return m, nil
+}
+
+// gauge reads one series of the worker's metrics at addr.
+func gauge(ctx context.Context, addr, name string) (float64, error) {
+	fams, err := families(ctx, addr)
+	if err != nil {
+		return 0, err
+	}
+	return seriesValue(fams, addr, name)
+}
+
+// families fetches and parses the worker's /metrics at addr.
+func families(ctx context.Context, addr string) (map[string]*dto.MetricFamily, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape %s: %s", req.URL, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", req.URL, err)
+	}
+	return fams, nil
+}
+
+// seriesValue is the value of the first series of a family.
+func seriesValue(fams map[string]*dto.MetricFamily, addr, name string) (float64, error) {
+	f := fams[name]
+	if f == nil || len(f.GetMetric()) == 0 {
+		return 0, fmt.Errorf("scrape %s: no %s", addr, name)
+	}
+	return value(f.GetMetric()[0]), nil
 }
 
 // value is a counter's or gauge's value, or a summary's count.
