@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
+
+	"github.com/imgpredict/worker/internal/photo"
 )
 
 var (
@@ -83,16 +85,8 @@ func withSegment(jpg []byte, m byte, payload []byte) []byte {
 	return append(out, jpg[2:]...)
 }
 
-// withOrientation adds an EXIF APP1 segment whose IFD0 holds only the
-// orientation tag, big-endian as many cameras write it.
-func withOrientation(jpg []byte, o int) []byte {
-	exif := []byte("Exif\x00\x00MM\x00*\x00\x00\x00\x08" + // TIFF header, IFD0 at 8
-		"\x00\x01" + // one entry
-		"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x00\x00\x00" + // 0x0112 SHORT x1
-		"\x00\x00\x00\x00") // no next IFD
-	exif[6+8+2+8+1] = byte(o)
-	return withSegment(jpg, 0xE1, exif)
-}
+// withOrientation adds an EXIF orientation tag.
+func withOrientation(jpg []byte, o int) []byte { return photo.WithOrientation(jpg, o) }
 
 // forgedJPEG is a JPEG header declaring w×h pixels with no data behind it.
 func forgedJPEG(w, h int) []byte {

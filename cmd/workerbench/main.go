@@ -42,6 +42,9 @@ type sizes struct {
 	DupEvents    int           // backlog of the duplicate-images run, half of it repeats
 	HitEvents    int           // backlog of the cache-hit path
 	ModelsWindow time.Duration // how long the several-models run lasts after its first result
+	// PhotoWidth×PhotoHeight is the phone photo prepared PhotoRounds
+	// times with each setting.
+	PhotoWidth, PhotoHeight, PhotoRounds int
 }
 
 var (
@@ -53,6 +56,7 @@ var (
 		SweepInflight:  []int{1, 2, 4, 8},
 		DeployedEvents: 100000, FleetEvents: 80000, FleetWindow: 4 * time.Second,
 		DupEvents: 12000, HitEvents: 100000, ModelsWindow: 4 * time.Second,
+		PhotoWidth: 4032, PhotoHeight: 3024, PhotoRounds: 8,
 	}
 	quickSizes = sizes{
 		Events: 5000, Rounds: 1, QuotaWindow: 2 * time.Second, LatencyRun: 2 * time.Second,
@@ -62,6 +66,7 @@ var (
 		SweepInflight:  fullSizes.SweepInflight,
 		DeployedEvents: 10000, FleetEvents: 40000, FleetWindow: 2 * time.Second,
 		DupEvents: 6000, HitEvents: 5000, ModelsWindow: 2 * time.Second,
+		PhotoWidth: 4032, PhotoHeight: 3024, PhotoRounds: 2,
 	}
 )
 

@@ -25,6 +25,7 @@ var tiny = sizes{
 	SweepWindow: 200 * time.Millisecond, SweepLatency: 200 * time.Millisecond,
 	SweepWaits: []time.Duration{10 * time.Millisecond, 50 * time.Millisecond}, SweepInflight: []int{1, 4},
 	DupEvents: 300, HitEvents: 300, ModelsWindow: 300 * time.Millisecond,
+	PhotoWidth: 1600, PhotoHeight: 1200, PhotoRounds: 1,
 }
 
 // TestMain lets the test binary serve NATS when the as-deployed scenario
@@ -81,6 +82,13 @@ func TestInProcessMeasuresEveryFigure(t *testing.T) {
 	require.Positive(t, d.HitPath.RatioToCeiling)
 	require.Zero(t, d.HitCalls, "every image of the hit path is in the cache")
 
+	ph := in.Photos
+	for _, p := range []photoPrep{ph.Rotate, ph.Scaled} {
+		require.Positive(t, p.PerCore)
+		require.Positive(t, p.OutOverIn)
+	}
+	require.Less(t, ph.Scaled.OutOverIn, ph.Rotate.OutOverIn, "scaled to 1024 px, the photo is smaller")
+
 	m := in.Models
 	require.Len(t, m.Models, 3)
 	calls := 0
@@ -106,7 +114,7 @@ func TestInProcessMeasuresEveryFigure(t *testing.T) {
 
 	var table bytes.Buffer
 	require.NoError(t, rep.table(&table))
-	for _, want := range []string{"broker ceiling", "quota efficiency", "p50/p95/p99", "naive loop", "duplicate images", "cache-hit path", "3 models", "color-recognition", "max_inflight"} {
+	for _, want := range []string{"broker ceiling", "quota efficiency", "p50/p95/p99", "naive loop", "duplicate images", "cache-hit path", "3 models", "color-recognition", "phone photo", "max_inflight"} {
 		require.Contains(t, table.String(), want)
 	}
 }

@@ -44,6 +44,7 @@ type inProcess struct {
 	Naive      naive         `json:"naive"`
 	Duplicates duplicates    `json:"duplicate_images"`
 	Models     severalModels `json:"several_models"`
+	Photos     photos        `json:"phone_photo"`
 	Sweep      []sweepPoint  `json:"sweep"`
 }
 
@@ -230,6 +231,11 @@ func measureInProcess(ctx context.Context, o options, set settings, log zerolog.
 		return nil, fmt.Errorf("several models: %w", err)
 	}
 	rep.Models.Ratio = rep.Models.ImagesPerS / quotaCeiling
+
+	st.say("9. a %dx%d phone photo prepared %d times per setting", sz.PhotoWidth, sz.PhotoHeight, sz.PhotoRounds)
+	if rep.Photos, err = preparePhotos(sz.PhotoWidth, sz.PhotoHeight, sz.PhotoRounds); err != nil {
+		return nil, fmt.Errorf("phone photo: %w", err)
+	}
 
 	var points []sweepPoint
 	for _, w := range sz.SweepWaits {

@@ -71,6 +71,13 @@ func (r *inProcess) table(tw io.Writer, s settings) {
 	for i, sh := range m.Models {
 		row(fmt.Sprintf("8%c", 'c'+i), "images/s, "+sh.Model, rate(sh.ImagesPerS, "img/s"), "all models", ratio(sh.ImagesPerS/m.ImagesPerS), "-")
 	}
+	ph := r.Photos
+	mp := float64(ph.Width*ph.Height) / 1e6
+	row("9", fmt.Sprintf("phone photo %.0f MP (orientation 6, %d bytes): rotate", mp, ph.Bytes),
+		fmt.Sprintf("%.0f ms, %.1f img/s per core", ph.Rotate.MsPerImage, ph.Rotate.PerCore), "bytes out / in", ratio(ph.Rotate.OutOverIn), "-")
+	row("9b", "phone photo: rotate + scale to 1024 px",
+		fmt.Sprintf("%.0f ms, %.1f img/s per core", ph.Scaled.MsPerImage, ph.Scaled.PerCore), "bytes out / in", ratio(ph.Scaled.OutOverIn),
+		goal(ph.Scaled.PerCore >= goalPhotosPerCore, fmt.Sprintf(">= %d img/s per core", goalPhotosPerCore)))
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "sweep\tbatch wait\tmax inflight\timages/s\tof quota\tp50 / p99 at light load")
 	for _, p := range r.Sweep {
