@@ -59,13 +59,10 @@ func (c *Consumer) recall(ctx context.Context, batch []*task) []*task {
 	hit := make(map[*task]bool)
 	for i, v := range c.memory.Cached(ctx, keys) {
 		t := cacheable[i]
-		var r schemas.Result
-		if v == nil || json.Unmarshal(v, &r) != nil {
-			continue
+		if o, ok := t.fromCached(v); ok {
+			hit[t] = true
+			hits = append(hits, o)
 		}
-		t.cacheKey = "" // answered from the cache: nothing to remember
-		hit[t] = true
-		hits = append(hits, output{t: t, f: fate{kind: publishResult}, result: t.fromCache(&r)})
 	}
 	if len(hits) == 0 {
 		return rest
@@ -100,14 +97,17 @@ func (c *Consumer) skipStored(ctx context.Context, tasks []*task) []*task {
 	return rest
 }
 
-// fromCache makes the result of t from a cached one: the prediction is
-// the cache's, the event's fields are t's own.
-func (t *task) fromCache(r *schemas.Result) *schemas.Result {
-	r.EventID = t.m.event.ID
-	r.Metadata = t.m.event.Metadata
-	r.Source = t.m.source()
-	r.Cached = true
-	return r
+// fromCached is t's output made from a cached prediction (a result
+// marshalled without any event's own fields): the prediction is the
+// cache's, the event's fields are t's own. It is false when there is none.
+func (t *task) fromCached(cached []byte) (output, bool) {
+	r := &schemas.Result{}
+	if cached == nil || json.Unmarshal(cached, r) != nil {
+		return output{}, false
+	}
+	r.EventID, r.Metadata, r.Source, r.Cached = t.m.event.ID, t.m.event.Metadata, t.m.source(), true
+	t.cacheKey = "" // answered from a stored prediction: nothing to remember
+	return output{t: t, f: fate{kind: publishResult}, result: r}, true
 }
 
 // remember records, once o's result is stored, that its event is done

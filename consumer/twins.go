@@ -2,10 +2,7 @@ package consumer
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
-
-	"github.com/imgpredict/worker/schemas"
 )
 
 // twins holds the tasks whose prediction (same image, model and output
@@ -131,13 +128,11 @@ func (c *Consumer) answerTwins(ctx context.Context, t *task, cached []byte) {
 	var hits []output
 	var back []*task
 	for _, w := range waiting {
-		var r schemas.Result
-		if cached == nil || json.Unmarshal(cached, &r) != nil {
+		if o, ok := w.fromCached(cached); ok {
+			hits = append(hits, o)
+		} else {
 			back = append(back, w)
-			continue
 		}
-		w.cacheKey = "" // answered from a twin: nothing to remember
-		hits = append(hits, output{t: w, f: fate{kind: publishResult}, result: w.fromCache(&r)})
 	}
 	c.sendBack(back)
 	if len(hits) == 0 {

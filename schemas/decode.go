@@ -466,7 +466,7 @@ func depth(v []byte) int {
 		if inString {
 			switch c {
 			case '\\':
-				i++ // step over the escaped character; \uXXXX has no quote or bracket
+				i++ // step over the escaped character (a \u escape's hex digits hold no quote or bracket)
 			case '"':
 				inString = false
 			}
